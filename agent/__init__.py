@@ -1,0 +1,1 @@
+"""Agents: conversation context, interruption classifier, local rules and LLM agents."""

@@ -1,0 +1,42 @@
+"""Config table ``[agent]``: who answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bargein.device.settings import setting
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    """The agent that answers: local rules (offline) or an OpenAI-compatible LLM."""
+
+    kind: str = setting(
+        "local",
+        "local = the offline rules agent; llm = an OpenAI-compatible chat-completions "
+        "endpoint, falling back to local on failure",
+        choices=("local", "llm"),
+    )
+    llm_url: str = setting(
+        "http://127.0.0.1:11434/v1",
+        "Base URL of the chat-completions API (OpenAI, Ollama, llama.cpp server, vLLM)",
+    )
+    model: str = setting("llama3.2", "Model name sent to the LLM endpoint")
+    system_prompt: str = setting(
+        "You are a helpful voice assistant in a room. Answer briefly, in plain spoken "
+        "sentences, without lists or markdown.",
+        "System prompt for the LLM",
+    )
+    api_key_env: str = setting(
+        "BARGEIN_API_KEY",
+        "Environment variable holding the API key when no systemd credential "
+        "`agent-api-key` is loaded",
+    )
+    connect_timeout_s: float = setting(3.0, "Connect timeout", unit="s", min=0.1, max=60.0)
+    first_token_timeout_s: float = setting(
+        8.0, "Longest wait for the first token", unit="s", min=0.1, max=120.0
+    )
+    token_gap_timeout_s: float = setting(
+        5.0, "Longest silence between tokens once streaming", unit="s", min=0.1, max=120.0
+    )
+    retries: int = setting(2, "Retries before the first token (with back-off)", min=0, max=10)

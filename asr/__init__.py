@@ -1,0 +1,1 @@
+"""Speech recognition: Vosk streaming recognizer with word timings, model discovery."""

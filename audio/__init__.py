@@ -1,0 +1,1 @@
+"""Audio: capture, VAD, echo control, playback ring buffer and the device backends."""

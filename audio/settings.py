@@ -1,0 +1,121 @@
+"""Config tables owned by the audio path: ``[audio]``, ``[vad]`` and ``[echo]``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bargein.device.settings import setting
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    """Sound devices and the formats used on each side."""
+
+    backend: str = setting(
+        "pyaudio",
+        "Where sound comes from and goes to: real devices through PyAudio/ALSA, "
+        "or the virtual room used by tests and the demo",
+        choices=("pyaudio", "virtual"),
+    )
+    input_device: str = setting(
+        "",
+        "Microphone: a substring of the device name or its index as shown by "
+        "`bargein devices`; empty = the system default input",
+    )
+    output_device: str = setting(
+        "",
+        "Speaker: a substring of the device name or its index; empty = the system default output",
+    )
+    input_channels: int = setting(
+        0,
+        "Channels to open on the microphone; 0 = all the device has",
+        min=0,
+        max=16,
+    )
+    input_channel: int = setting(
+        0,
+        "Which channel to use from a multi-channel array (the ReSpeaker's processed "
+        "beam is channel 0); -1 = mix all channels",
+        min=-1,
+        max=15,
+    )
+    frame_ms: int = setting(
+        30, "Length of each capture frame handed to the VAD", unit="ms", choices=(10, 20, 30)
+    )
+    output_rate_hz: int = setting(
+        0,
+        "Speaker sample rate; 0 = the device's default rate",
+        unit="Hz",
+        min=0,
+        max=192000,
+    )
+    period_ms: int = setting(
+        10,
+        "Length of one playback period handed to ALSA (at most 10 ms keeps a cut fast)",
+        unit="ms",
+        min=2,
+        max=10,
+    )
+    ring_s: float = setting(
+        120.0,
+        "Capacity of the playback ring buffer",
+        unit="s",
+        min=5.0,
+        max=1200.0,
+    )
+    reconnect_backoff_max_s: float = setting(
+        10.0,
+        "Longest wait between attempts to reopen a lost sound device",
+        unit="s",
+        min=0.1,
+        max=300.0,
+    )
+
+
+@dataclass(frozen=True)
+class VadSettings:
+    """Voice activity detection with webrtcvad plus a start/stop hysteresis."""
+
+    aggressiveness: int = setting(
+        2, "webrtcvad aggressiveness: 0 = least, 3 = most aggressive at rejecting non-speech",
+        min=0, max=3,
+    )
+    min_speech_ms: int = setting(
+        100,
+        "Voiced audio needed before speech counts as started (ducking follows at once)",
+        unit="ms",
+        min=10,
+        max=2000,
+    )
+    hangover_ms: int = setting(
+        300,
+        "Unvoiced audio needed before speech counts as ended",
+        unit="ms",
+        min=30,
+        max=5000,
+    )
+
+
+@dataclass(frozen=True)
+class EchoSettings:
+    """Echo control: how the appliance avoids hearing itself."""
+
+    canceller: str = setting(
+        "auto",
+        "Acoustic echo canceller on the mic path: auto = the best available, "
+        "none = off (use with a USB array that cancels echo itself)",
+        choices=("auto", "webrtc", "speex", "none"),
+    )
+    device_aec: bool = setting(
+        False,
+        "The microphone array cancels echo itself (XMOS-based ReSpeaker): use its "
+        "processed channel and turn our canceller off",
+    )
+    latency_ms: float = setting(
+        -1.0,
+        "Speaker-to-mic delay used to align the echo reference; -1 = measured from "
+        "the devices' reported latencies",
+        unit="ms",
+        min=-1.0,
+        max=1000.0,
+    )

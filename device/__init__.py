@@ -1,0 +1,1 @@
+"""The appliance: barge-in state machine, daemon wiring, button, config, CLI, event log."""

@@ -1,0 +1,1 @@
+"""Subcommands of the `bargein` CLI: each module has `register(subparsers)`."""

@@ -1,0 +1,154 @@
+"""The appliance's config: one TOML file read once into frozen dataclasses.
+
+Every problem stops start-up with one line naming the file, the key and what is
+allowed. The example config (``systemd/config.example.toml``) is rendered from the
+same declarations, so the documentation cannot drift from the checks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bargein.agent.settings import AgentSettings
+from bargein.asr.settings import AsrSettings
+from bargein.audio.settings import AudioSettings, EchoSettings, VadSettings
+from bargein.device.appliance_settings import BargeinSettings, ButtonSettings, EventsSettings
+from bargein.device.errors import ConfigError
+from bargein.tts.settings import TtsSettings
+
+DEFAULT_CONFIG_PATH = Path("/etc/bargein/config.toml")
+CONFIG_ENV = "BARGEIN_CONFIG"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole config: one attribute per TOML table."""
+
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    vad: VadSettings = field(default_factory=VadSettings)
+    echo: EchoSettings = field(default_factory=EchoSettings)
+    asr: AsrSettings = field(default_factory=AsrSettings)
+    tts: TtsSettings = field(default_factory=TtsSettings)
+    bargein: BargeinSettings = field(default_factory=BargeinSettings)
+    button: ButtonSettings = field(default_factory=ButtonSettings)
+    agent: AgentSettings = field(default_factory=AgentSettings)
+    events: EventsSettings = field(default_factory=EventsSettings)
+
+
+_TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _check_value(where: str, value: Any, fld: dataclasses.Field, kind: type) -> Any:
+    meta = fld.metadata
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if kind is bool:
+        ok = isinstance(value, bool)
+    else:
+        ok = isinstance(value, kind) and not isinstance(value, bool)
+    if not ok:
+        raise ConfigError(
+            f"{where}: expected {_TYPE_NAMES[kind]}, got {type(value).__name__} {value!r}"
+        )
+    choices = meta.get("choices")
+    if choices is not None and value not in choices:
+        allowed = ", ".join(repr(c) for c in choices)
+        raise ConfigError(f"{where}: {value!r} is not allowed; use one of {allowed}")
+    lo, hi = meta.get("min"), meta.get("max")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        unit = f" {meta['unit']}" if meta.get("unit") else ""
+        raise ConfigError(f"{where}: {value!r} is out of range; allowed {lo} to {hi}{unit}")
+    return value
+
+
+def _build_section(source: str, name: str, cls: type, table: Any) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [{name}] must be a table of keys")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for key, value in table.items():
+        where = f"{source}: [{name}] {key}"
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise ConfigError(f"{where}: unknown key; keys of [{name}] are {known}")
+        values[key] = _check_value(where, value, fields[key], hints[key])
+    return cls(**values)
+
+
+def config_from_dict(data: dict[str, Any], source: str = "<config>") -> Config:
+    """Build a checked :class:`Config` from parsed TOML."""
+    sections = {f.name: f for f in dataclasses.fields(Config)}
+    hints = typing.get_type_hints(Config)
+    built = {}
+    for name, table in data.items():
+        if name not in sections:
+            known = ", ".join(f"[{s}]" for s in sections)
+            raise ConfigError(f"{source}: [{name}]: unknown table; tables are {known}")
+        built[name] = _build_section(source, name, hints[name], table)
+    return Config(**built)
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Read the config file, or the defaults when no file is given and none exists.
+
+    ``path`` wins; then ``$BARGEIN_CONFIG``; then ``/etc/bargein/config.toml`` if
+    present. A path named explicitly must exist.
+    """
+    explicit = path is not None or CONFIG_ENV in os.environ
+    chosen = Path(path) if path is not None else Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_PATH))
+    if not chosen.exists():
+        if explicit:
+            raise ConfigError(
+                f"{chosen}: config file not found; create it from systemd/config.example.toml "
+                "or leave --config out to use the defaults"
+            )
+        return Config()
+    try:
+        with chosen.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{chosen}: not valid TOML ({exc}); fix the syntax at that line") from exc
+    return config_from_dict(data, str(chosen))
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def render_example() -> str:
+    """The example config: every key at its default, with its meaning, unit and range."""
+    lines = [
+        "# bargein config: /etc/bargein/config.toml",
+        "# Every key is optional; the value shown is the built-in default.",
+        "# Generated by `bargein config --example`; a test keeps it in sync.",
+    ]
+    defaults = Config()
+    for section in dataclasses.fields(Config):
+        lines += ["", f"[{section.name}]"]
+        cls = type(getattr(defaults, section.name))
+        if cls.__doc__:
+            lines.append(f"# {cls.__doc__.strip().splitlines()[0]}")
+        for fld in dataclasses.fields(cls):
+            meta = fld.metadata
+            notes = []
+            if meta.get("unit"):
+                notes.append(f"unit: {meta['unit']}")
+            if meta.get("choices") is not None:
+                notes.append("one of: " + ", ".join(_toml_value(c) for c in meta["choices"]))
+            elif meta.get("min") is not None or meta.get("max") is not None:
+                notes.append(f"range: {meta.get('min')} to {meta.get('max')}")
+            doc = meta.get("doc", "")
+            lines.append(f"# {doc}" + (f" ({'; '.join(notes)})" if notes else ""))
+            lines.append(f"{fld.name} = {_toml_value(getattr(getattr(defaults, section.name), fld.name))}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""Speech synthesis: Piper streamed sentence by sentence with the span of every word."""
