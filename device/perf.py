@@ -14,7 +14,8 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 PERF_MODULES = (
-    "bargein.audio.perf",
+    "bargein.audio.playback_perf",
+    "bargein.audio.capture_perf",
     "bargein.asr.perf",
     "bargein.tts.perf",
     "bargein.device.machine_perf",

@@ -1,0 +1,17 @@
+"""The kinds of interruption the appliance tells apart."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class InterruptionType(str, Enum):
+    """What a person meant by talking over the appliance (or pressing its button)."""
+
+    BACKCHANNEL = "backchannel"      # "uh-huh", "yeah": keep talking
+    CANCELLATION = "cancellation"    # "stop", "never mind": cut, acknowledge briefly
+    CORRECTION = "correction"        # "no, I said Tuesday": cut, take it in
+    REDIRECT = "redirect"            # "what about ...": cut, answer the new request
+    CLARIFICATION = "clarification"  # "wait, what?": cut, repeat more slowly
+    NOISE = "noise"                  # cough, clap, door: keep talking
+    BUTTON = "button"                # the hardware button: cut at once

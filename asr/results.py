@@ -1,0 +1,36 @@
+"""What recognition hands to the barge-in logic: growing partials and finals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Word:
+    """A recognised word with capture-clock times (seconds) and a confidence in [0, 1]."""
+
+    text: str
+    start_s: float
+    end_s: float
+    conf: float = 1.0
+
+
+@dataclass(frozen=True)
+class Partial:
+    """The current hypothesis of an utterance still in progress.
+
+    ``t_seconds`` is the capture-clock time of the audio the hypothesis covers up to.
+    """
+
+    text: str
+    words: tuple[Word, ...]
+    t_seconds: float
+
+
+@dataclass(frozen=True)
+class Final:
+    """The settled transcript of an utterance."""
+
+    text: str
+    words: tuple[Word, ...]
+    t_seconds: float
