@@ -13,7 +13,9 @@ class WordSpan:
 
     Samples count from the start of the utterance (all chunks of one reply), at the
     chunk's ``rate_hz``. ``char_start``/``char_end`` locate the word in the
-    utterance's text.
+    utterance's text. ``approx`` is set when the span could not be read from the
+    phoneme timings alone (espeak merged this word with a neighbour, or the voice
+    gives no timings) and was cut by phoneme matching or proportionally.
     """
 
     text: str
@@ -21,6 +23,7 @@ class WordSpan:
     end_sample: int
     char_start: int = -1
     char_end: int = -1
+    approx: bool = False
 
 
 @dataclass(frozen=True)
