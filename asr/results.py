@@ -20,11 +20,14 @@ class Partial:
     """The current hypothesis of an utterance still in progress.
 
     ``t_seconds`` is the capture-clock time of the audio the hypothesis covers up to.
+    ``source`` says which recognizer produced it: ``"asr"`` (the full decoder) or
+    ``"spotter"`` (the small command-word grammar recognizer).
     """
 
     text: str
     words: tuple[Word, ...]
     t_seconds: float
+    source: str = "asr"
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,22 @@ class AsrSettings:
     model: str = setting(
         "",
         "Vosk model directory; empty = $BARGEIN_VOSK_MODEL, then "
-        "/var/lib/bargein/models/vosk-model-small-en-us-0.15",
+        "<[events] state_dir>/models/vosk-model-small-en-us-0.15",
+    )
+    partial_words: bool = setting(
+        True,
+        "Ask Vosk for word times in partial results (costs about 1 s of partial latency; "
+        "see bargein perf asr_first_partial_ms_*)",
     )
     command_spotter: bool = setting(
         True,
         "Run a second, small grammar recognizer that spots command words "
         "(stop, wait, cancel, ...) early",
+    )
+    command_phrases: str = setting(
+        "stop, wait, cancel, never mind, quiet, enough, pause, no, hold on, shut up",
+        "Comma-separated phrases the command spotter listens for "
+        "(words the model does not know are dropped with a warning)",
     )
     queue_frames: int = setting(
         200,

@@ -1,0 +1,87 @@
+"""``bargein transcribe FILE.wav``: run the streaming recognizer over a file, print JSON lines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import wave
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+FRAME_MS = 30
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "transcribe", help="print one JSON line per partial/final result for a WAV file"
+    )
+    p.add_argument("wav", type=Path, metavar="FILE.wav", help="PCM WAV file, any rate or channels")
+    p.add_argument("--model", type=Path, help="Vosk model directory (default: from the config)")
+    p.add_argument("--config", help="config file (default /etc/bargein/config.toml)")
+    p.add_argument("--spotter", action="store_true", help="also run the command spotter")
+    p.set_defaults(func=run)
+
+
+def read_wav_16k_mono(path: Path) -> np.ndarray:
+    """A PCM WAV file as 16 kHz mono int16 (channels averaged, resampled with soxr)."""
+    import soxr
+
+    from bargein.audio.frames import CAPTURE_RATE_HZ
+
+    with wave.open(str(path), "rb") as w:
+        channels, width, rate_hz = w.getnchannels(), w.getsampwidth(), w.getframerate()
+        raw = w.readframes(w.getnframes())
+    if width == 1:
+        samples = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif width == 2:
+        samples = np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0
+    elif width == 3:
+        b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
+        samples = ((b[:, 0] | b[:, 1] << 8 | b[:, 2] << 16) << 8 >> 8) / 8388608.0
+    else:
+        samples = np.frombuffer(raw, "<i4").astype(np.float32) / 2147483648.0
+    mono = samples.reshape(-1, channels).mean(axis=1, dtype=np.float32)
+    if rate_hz != CAPTURE_RATE_HZ:
+        mono = soxr.resample(mono, rate_hz, CAPTURE_RATE_HZ)
+    return (np.clip(mono, -1.0, 32767 / 32768) * 32768).astype(np.int16)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bargein.asr.model import load_model, model_dir_from
+    from bargein.asr.recognizer import StreamingRecognizer
+    from bargein.asr.results import Final
+    from bargein.asr.spotter import make_spotter, parse_phrases
+    from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
+    from bargein.device.config import load_config
+
+    config = load_config(args.config)
+    model_dir = args.model or model_dir_from(config.asr, config.events.state_dir)
+    try:
+        pcm = read_wav_16k_mono(args.wav)
+    except (OSError, EOFError, wave.Error) as err:
+        print(f"bargein transcribe: cannot read {args.wav} as a PCM WAV file: {err}", file=sys.stderr)
+        return 1
+    model = load_model(model_dir)
+    recognizers = [StreamingRecognizer(model, partial_words=config.asr.partial_words)]
+    if args.spotter:
+        spotter = make_spotter(model, model_dir, parse_phrases(config.asr.command_phrases))
+        if spotter is not None:
+            recognizers.insert(0, spotter)
+    step = CAPTURE_RATE_HZ * FRAME_MS // 1000
+    for start in range(0, len(pcm), step):
+        frame = AudioFrame(pcm[start : start + step], start / CAPTURE_RATE_HZ)
+        for rec in recognizers:
+            for event in rec.accept(frame):
+                _print(event, isinstance(event, Final))
+    for rec in recognizers:
+        for event in rec.finish():
+            _print(event, isinstance(event, Final))
+    return 0
+
+
+def _print(event: object, final: bool) -> None:
+    line = {"type": "final" if final else "partial", **asdict(event)}  # type: ignore[call-overload]
+    print(json.dumps(line, ensure_ascii=False), flush=True)
