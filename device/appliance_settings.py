@@ -34,6 +34,18 @@ class BargeinSettings:
         500, "Audio kept before a speech onset so the interruption is recognised whole",
         unit="ms", min=300, max=3000,
     )
+    pause_margin_ms: float = setting(
+        60.0, "While ducked and undecided, pause this long before the sentence ends",
+        unit="ms", min=0.0, max=500.0,
+    )
+    final_timeout_ms: int = setting(
+        2000, "Longest wait for the final transcript after speech ends (then the partial is used)",
+        unit="ms", min=200, max=10000,
+    )
+    listen_timeout_s: float = setting(
+        8.0, "After a button press, stop listening if nobody speaks within this",
+        unit="s", min=1.0, max=60.0,
+    )
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,7 @@ class ButtonSettings:
         3.0, "Hold this long to toggle microphone mute", unit="s", min=0.5, max=30.0
     )
     led_pin: int = setting(-1, "GPIO (BCM) pin of the status LED; -1 = none", min=-1, max=27)
+    led_pwm: bool = setting(True, "Drive the LED with PWM (pulses while speaking)")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,306 @@
+"""Telling interruptions apart from their words: backchannel, cancellation, correction, ...
+
+The phrases live in a per-language TOML file shipped with the package
+(``bargein/agent/phrases_<lang>.toml``); this module only knows how to match them.
+Two questions are asked of it while someone talks over the appliance:
+
+- :meth:`InterruptionClassifier.classify_partial` on the growing transcript: is the
+  type already clear, and is it safe to cut the voice now? It never says "cut" while
+  the words could still turn into a backchannel ("yeah" may become "yeah yeah" or
+  "yeah, but..."), and it cuts on the first decisive word ("stop", "no", "wait").
+- :meth:`InterruptionClassifier.classify_final` on the whole utterance: the type that
+  is recorded and acted on. The last decisive marker wins, so "actually, never mind"
+  is a cancellation although "actually" already cut the voice as a correction.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bargein.agent.interruption import InterruptionType
+from bargein.device.errors import ConfigError
+
+Tokens = tuple[str, ...]
+
+CUT_TYPES = frozenset(
+    {
+        InterruptionType.CANCELLATION,
+        InterruptionType.CORRECTION,
+        InterruptionType.REDIRECT,
+        InterruptionType.CLARIFICATION,
+        InterruptionType.BUTTON,
+    }
+)
+"""Types that stop the voice; the others (backchannel, noise) let it keep talking."""
+
+# Order matters only for ties (a phrase listed in two categories): earlier wins.
+_CUT_CATEGORIES = (
+    InterruptionType.CANCELLATION,
+    InterruptionType.CLARIFICATION,
+    InterruptionType.CORRECTION,
+    InterruptionType.REDIRECT,
+)
+
+_STRIP = re.compile(r"[^\w\s']+")  # punctuation other than the apostrophe
+_STRETCH = re.compile(r"(\w)\1{2,}")  # "mmmm" -> "mm"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the words so far say.
+
+    ``kind`` is None while undecided; for a cut type it is provisional (the final
+    transcript settles it). ``safe_to_cut`` is True once stopping the voice cannot be
+    a mistake in the sense of the words: they can no longer become a backchannel.
+    """
+
+    kind: InterruptionType | None
+    safe_to_cut: bool = False
+
+    @property
+    def undecided(self) -> bool:
+        return self.kind is None
+
+
+UNDECIDED = Decision(None, False)
+
+
+def _phrase_list(table: dict[str, Any], key: str, where: str) -> tuple[Tokens, ...]:
+    raw = table.get(key, [])
+    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+        raise ConfigError(f"{where}: {key} must be a list of strings; fix the phrase file")
+    return tuple(tuple(p.split()) for p in raw if p.split())
+
+
+@dataclass(frozen=True)
+class PhraseBook:
+    """One language's phrase file, already split into canonical tokens."""
+
+    language: str
+    spellings: dict[str, Tokens]
+    lead_ins: frozenset[str]
+    backchannels: tuple[Tokens, ...]
+    phrases: dict[InterruptionType, frozenset[Tokens]]
+    prefixes: dict[InterruptionType, tuple[Tokens, ...]]
+    resume: frozenset[Tokens]
+    messages: dict[str, str]
+    min_redirect_words_final: int
+
+    @classmethod
+    def load(cls, language: str) -> PhraseBook:
+        """Read ``phrases_<language>.toml`` from the ``bargein.agent`` package."""
+        name = f"phrases_{language}.toml"
+        resource = importlib.resources.files("bargein.agent").joinpath(name)
+        if not resource.is_file():
+            raise ConfigError(
+                f"no phrase file for language {language!r} ({name}); "
+                "set [bargein] language to one that ships, e.g. 'en'"
+            )
+        try:
+            data = tomllib.loads(resource.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{name} is not valid TOML ({exc}); fix the phrase file") from exc
+        return cls.from_dict(data, where=name)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "phrases") -> PhraseBook:
+        spellings = {
+            key.lower(): tuple(str(value).split())
+            for key, value in data.get("spellings", {}).items()
+        }
+        phrases: dict[InterruptionType, frozenset[Tokens]] = {}
+        prefixes: dict[InterruptionType, tuple[Tokens, ...]] = {}
+        for kind in _CUT_CATEGORIES:
+            table = data.get(kind.value, {})
+            phrases[kind] = frozenset(_phrase_list(table, "phrases", f"{where} [{kind.value}]"))
+            prefixes[kind] = _phrase_list(table, "prefixes", f"{where} [{kind.value}]")
+        backchannels = _phrase_list(data.get("backchannel", {}), "phrases", f"{where} [backchannel]")
+        if not backchannels:
+            raise ConfigError(f"{where}: [backchannel] phrases is empty; list at least one")
+        limits = data.get("limits", {})
+        return cls(
+            language=str(data.get("language", "")),
+            spellings=spellings,
+            lead_ins=frozenset(data.get("lead_ins", {}).get("words", [])),
+            backchannels=backchannels,
+            phrases=phrases,
+            prefixes=prefixes,
+            resume=frozenset(_phrase_list(data.get("resume", {}), "phrases", f"{where} [resume]")),
+            messages={str(k): str(v) for k, v in data.get("messages", {}).items()},
+            min_redirect_words_final=int(limits.get("min_redirect_words_final", 2)),
+        )
+
+
+class InterruptionClassifier:
+    """Classifies what someone said over the appliance, from a phrase book.
+
+    ``redirect_after_words``/``redirect_after_ms``: speech that matches no phrase but
+    keeps going this long is a redirect (a new request), so the voice is cut.
+    """
+
+    def __init__(
+        self,
+        phrases: PhraseBook,
+        *,
+        redirect_after_words: int = 4,
+        redirect_after_ms: float = 1500.0,
+    ) -> None:
+        self.phrases = phrases
+        self.redirect_after_words = redirect_after_words
+        self.redirect_after_ms = redirect_after_ms
+
+    @classmethod
+    def from_language(
+        cls, language: str, *, redirect_after_words: int = 4, redirect_after_ms: float = 1500.0
+    ) -> InterruptionClassifier:
+        return cls(
+            PhraseBook.load(language),
+            redirect_after_words=redirect_after_words,
+            redirect_after_ms=redirect_after_ms,
+        )
+
+    # -- tokens ---------------------------------------------------------------------
+
+    def normalise(self, text: str) -> Tokens:
+        """Canonical tokens: case, punctuation, hyphens and ASR spellings folded."""
+        text = text.lower().replace("-", " ").replace("\u2019", "'")
+        text = _STRETCH.sub(r"\1\1", _STRIP.sub(" ", text))
+        tokens: list[str] = []
+        for raw in text.split():
+            word = raw.strip("'")
+            if word:
+                tokens.extend(self.phrases.spellings.get(word, (word,)))
+        return tuple(tokens)
+
+    # -- backchannels -----------------------------------------------------------------
+
+    def is_backchannel(self, tokens: Sequence[str]) -> bool:
+        """The tokens are one or more whole backchannel phrases ("yeah yeah", "okay right")."""
+        return bool(tokens) and self._backchannel_run(tuple(tokens), complete=True)
+
+    def could_be_backchannel(self, tokens: Sequence[str]) -> bool:
+        """The tokens could still grow into a backchannel run ("uh" -> "uh huh")."""
+        return self._backchannel_run(tuple(tokens), complete=False)
+
+    def _backchannel_run(self, tokens: Tokens, complete: bool) -> bool:
+        reachable = {0}
+        for start in range(len(tokens) + 1):
+            if start not in reachable:
+                continue
+            if start == len(tokens):
+                return True
+            rest = tokens[start:]
+            for phrase in self.phrases.backchannels:
+                if rest[: len(phrase)] == phrase:
+                    reachable.add(start + len(phrase))
+                elif not complete and len(rest) < len(phrase) and phrase[: len(rest)] == rest:
+                    return True
+        return False
+
+    def is_resume(self, text: str) -> bool:
+        """The whole utterance asks to hear the rest ("continue", "yes please")."""
+        tokens = self.normalise(text)
+        resume = self.phrases.resume
+        return tokens in resume or self._strip_lead_ins(tokens, keep_last=True) in resume
+
+    # -- cut categories ---------------------------------------------------------------
+
+    def _strip_lead_ins(self, tokens: Tokens, keep_last: bool = False) -> Tokens:
+        """Drop fillers and backchannel phrases that open a longer utterance."""
+        changed = True
+        while changed and tokens:
+            changed = False
+            if tokens[0] in self.phrases.lead_ins and (len(tokens) > 1 or not keep_last):
+                tokens = tokens[1:]
+                changed = True
+                continue
+            for phrase in self.phrases.backchannels:
+                if len(tokens) > len(phrase) and tokens[: len(phrase)] == phrase:
+                    tokens = tokens[len(phrase):]
+                    changed = True
+                    break
+        return tokens
+
+    def _match(self, tokens: Tokens) -> tuple[InterruptionType | None, int]:
+        """The cut category the tokens open with, and how many tokens decided it.
+
+        An exact phrase takes the whole utterance; otherwise the longest prefix wins.
+        """
+        for kind in _CUT_CATEGORIES:
+            if tokens in self.phrases.phrases[kind]:
+                return kind, len(tokens)
+        best: tuple[InterruptionType | None, int] = (None, 0)
+        for kind in _CUT_CATEGORIES:
+            for prefix in self.phrases.prefixes[kind]:
+                if len(prefix) > best[1] and tokens[: len(prefix)] == prefix:
+                    best = (kind, len(prefix))
+        return best
+
+    def _settle(self, tokens: Tokens) -> InterruptionType | None:
+        """The cut category of a whole utterance: the last decisive marker wins."""
+        tokens = self._strip_lead_ins(tokens)
+        kind, used = self._match(tokens)
+        if kind is None:
+            return None
+        rest = tokens[used:]
+        if rest:
+            later = self._settle(rest)
+            if later is not None:
+                return later
+        return kind
+
+    def _in_progress(self, tokens: Tokens) -> bool:
+        """The tokens are a strict prefix of some phrase or prefix (e.g. "never" of "never mind")."""
+        n = len(tokens)
+        for kind in _CUT_CATEGORIES:
+            for phrase in (*self.phrases.phrases[kind], *self.phrases.prefixes[kind]):
+                if len(phrase) > n and phrase[:n] == tokens:
+                    return True
+        return False
+
+    # -- the two questions ------------------------------------------------------------
+
+    def classify_partial(self, tokens: Sequence[str], speech_ms: float = 0.0) -> Decision:
+        """Decide on a growing transcript, as early as the words allow.
+
+        ``speech_ms`` is how long the person has been talking (from the VAD onset); it
+        only feeds the redirect rule. The caller enforces ``min_cut_speech_ms``.
+        """
+        tokens = tuple(tokens)
+        if not tokens or self.could_be_backchannel(tokens):
+            return UNDECIDED
+        body = self._strip_lead_ins(tokens)
+        if not body:
+            return UNDECIDED
+        kind, _used = self._match(body)
+        if kind is not None:
+            return Decision(kind, True)
+        if self._in_progress(body):
+            return UNDECIDED
+        if len(body) >= self.redirect_after_words or speech_ms >= self.redirect_after_ms:
+            return Decision(InterruptionType.REDIRECT, True)
+        return UNDECIDED
+
+    def classify_final(self, text: str) -> InterruptionType:
+        """The settled type of a finished utterance."""
+        tokens = self.normalise(text)
+        if not tokens:
+            return InterruptionType.NOISE
+        if self.is_backchannel(tokens):
+            return InterruptionType.BACKCHANNEL
+        kind = self._settle(tokens)
+        if kind is not None:
+            return kind
+        body = self._strip_lead_ins(tokens)
+        if len(body) >= self.phrases.min_redirect_words_final:
+            return InterruptionType.REDIRECT
+        return InterruptionType.NOISE
+
+    def message(self, key: str) -> str:
+        """A sentence the appliance says itself (may be empty: say nothing)."""
+        return self.phrases.messages.get(key, "")

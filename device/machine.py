@@ -1,0 +1,758 @@
+"""The barge-in state machine: events in, actions out, time taken from the events.
+
+It has no threads, no I/O and reads no clock, so every decision is a unit test. The
+daemon feeds it events (VAD, ASR, button, playback position, agent text, ticks) and
+carries out the actions it returns (duck, cut, pause, speak, send to the agent, log).
+
+The graded response while the appliance talks:
+
+1. speech onset (the VAD's start) -> duck the voice at once, keep talking;
+2. the growing transcript decides: a cut type (cancellation, correction, redirect,
+   clarification) cuts on its first decisive word once ``min_cut_speech_ms`` of speech
+   has passed; words that could still become a backchannel never cut;
+3. the final transcript settles the type that is recorded and acted on;
+4. backchannel or noise -> unduck and keep talking (no audible pause); if the ducked
+   decision outlasts the sentence that was playing, the voice pauses at the sentence
+   end and resumes from the start of the word that was playing;
+5. after a cut, the unplayed remainder is kept: "continue" / "yes" plays it.
+
+Speech while the agent is thinking is an interruption too: it cancels the pending
+reply and is merged into the user's turn. The button cuts with no minimum.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from enum import Enum
+
+from bargein.agent.classifier import CUT_TYPES, Decision, InterruptionClassifier
+from bargein.agent.interruption import InterruptionType
+from bargein.device.appliance_settings import BargeinSettings
+from bargein.device.event_log import InterruptionRecord
+from bargein.device.heard import Heard, what_was_heard
+from bargein.tts.speech import SpeechChunk, WordSpan
+
+log = logging.getLogger(__name__)
+
+
+class State(str, Enum):
+    IDLE = "idle"
+    LISTENING = "listening"
+    THINKING = "thinking"
+    SPEAKING = "speaking"
+    SPEAKING_DUCKED = "speaking_ducked"  # someone talks over the voice; decision pending
+    PAUSED = "paused"  # ducked decision outlasted a sentence; voice held
+    INTERRUPTED = "interrupted"  # voice cut; waiting for the whole utterance
+
+
+# -- events ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    """The VAD heard speech begin at ``onset_s`` (capture clock)."""
+
+    onset_s: float
+    t_seconds: float
+
+
+@dataclass(frozen=True)
+class SpeechEnded:
+    end_s: float
+    t_seconds: float
+
+
+@dataclass(frozen=True)
+class PartialTranscript:
+    text: str
+    t_seconds: float
+
+
+@dataclass(frozen=True)
+class FinalTranscript:
+    text: str
+    t_seconds: float
+
+
+@dataclass(frozen=True)
+class ButtonPressed:
+    """A short press; the button's callback has already cut the speaker."""
+
+    t_seconds: float
+
+
+@dataclass(frozen=True)
+class ButtonHeld:
+    """A long press: toggles microphone mute."""
+
+    t_seconds: float
+
+
+@dataclass(frozen=True)
+class PlaybackPosition:
+    """``played_s`` seconds of utterance ``utterance_id`` have come out of the speaker."""
+
+    utterance_id: int | None
+    played_s: float
+    t_seconds: float
+    playing: bool = True
+
+
+@dataclass(frozen=True)
+class PlaybackFinished:
+    utterance_id: int
+    t_seconds: float
+
+
+@dataclass(frozen=True)
+class AgentText:
+    """A sentence of the reply ``utterance_id`` is ready to speak; ``final`` ends the reply."""
+
+    text: str
+    utterance_id: int
+    t_seconds: float
+    final: bool = False
+
+
+@dataclass(frozen=True)
+class AgentFailed:
+    reason: str
+    t_seconds: float
+
+
+@dataclass(frozen=True)
+class SpeechChunkQueued:
+    """Synthesis queued a sentence: its words (utterance-relative samples) and its extent."""
+
+    utterance_id: int
+    words: tuple[WordSpan, ...]
+    rate_hz: int
+    start_s: float
+    end_s: float
+    t_seconds: float
+
+    @classmethod
+    def from_chunk(cls, chunk: SpeechChunk, t_seconds: float) -> SpeechChunkQueued:
+        return cls(
+            utterance_id=chunk.utterance_id,
+            words=chunk.words,
+            rate_hz=chunk.rate_hz,
+            start_s=chunk.offset_samples / chunk.rate_hz,
+            end_s=chunk.end_samples / chunk.rate_hz,
+            t_seconds=t_seconds,
+        )
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time passes (drives the minimum-speech and timeout checks)."""
+
+    t_seconds: float
+
+
+Event = (
+    SpeechStarted | SpeechEnded | PartialTranscript | FinalTranscript | ButtonPressed
+    | ButtonHeld | PlaybackPosition | PlaybackFinished | AgentText | AgentFailed
+    | SpeechChunkQueued | Tick
+)
+
+
+# -- actions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Duck:
+    db: float
+
+
+@dataclass(frozen=True)
+class Unduck:
+    pass
+
+
+@dataclass(frozen=True)
+class Cut:
+    fade_ms: float
+
+
+@dataclass(frozen=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True)
+class Resume:
+    from_utterance_s: float | None
+
+
+@dataclass(frozen=True)
+class Speak:
+    """Synthesize and play ``text`` as part of utterance ``utterance_id``; ``last`` ends it."""
+
+    text: str
+    utterance_id: int
+    last: bool = False
+
+
+@dataclass(frozen=True)
+class CancelSpeech:
+    """Drop any synthesis in progress or queued (nothing stale may play later)."""
+
+
+@dataclass(frozen=True)
+class CancelAgent:
+    """Stop the agent's reply stream."""
+
+
+@dataclass(frozen=True)
+class SendToAgent:
+    """Ask the agent to answer ``user_text``; its sentences come back as ``AgentText(reply_id)``."""
+
+    user_text: str
+    interruption: InterruptionRecord | None
+    reply_id: int
+
+
+@dataclass(frozen=True)
+class StartListening:
+    pass
+
+
+@dataclass(frozen=True)
+class LogInterruption:
+    record: InterruptionRecord
+
+
+@dataclass(frozen=True)
+class SetMute:
+    muted: bool
+
+
+@dataclass(frozen=True)
+class StatusChanged:
+    """For the LED and systemd's STATUS=."""
+
+    state: str
+    muted: bool
+
+
+Action = (
+    Duck | Unduck | Cut | Pause | Resume | Speak | CancelSpeech | CancelAgent | SendToAgent
+    | StartListening | LogInterruption | SetMute | StatusChanged
+)
+
+
+# -- internal bookkeeping ---------------------------------------------------------------
+
+
+@dataclass
+class _Utterance:
+    """What the appliance is saying: its text, its queued words, where playback is."""
+
+    utterance_id: int
+    sentences: list[str] = field(default_factory=list)
+    words: list[WordSpan] = field(default_factory=list)
+    chunk_ends_s: list[float] = field(default_factory=list)
+    rate_hz: int = 0
+    queued_end_s: float = 0.0
+    text_complete: bool = False
+    played_s: float = 0.0
+    position_t_s: float | None = None
+    playing: bool = False
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.sentences)
+
+    def played_at(self, t_seconds: float) -> float:
+        """Extrapolate the last reported position to ``t_seconds`` (capped at what is queued)."""
+        if self.position_t_s is None:
+            return 0.0
+        if not self.playing:
+            return self.played_s
+        return min(self.queued_end_s, self.played_s + max(0.0, t_seconds - self.position_t_s))
+
+    def sentence_end_after(self, played_s: float) -> float | None:
+        for end_s in self.chunk_ends_s:
+            if end_s > played_s:
+                return end_s
+        return None
+
+    def heard_at(self, played_s: float) -> Heard:
+        rate_hz = self.rate_hz or 1
+        heard = what_was_heard(self.words, rate_hz, played_s, round(self.queued_end_s * rate_hz))
+        # Sentences handed to synthesis but not queued yet were never played either.
+        tail = tuple(self.text.split()[len(self.words):])
+        if tail:
+            heard = Heard(
+                heard.words_heard, heard.word_cut, heard.words_unplayed + tail,
+                heard.progress_pct, heard.played_s, heard.resume_from_s,
+            )
+        return heard
+
+
+@dataclass
+class _Barge:
+    """One stretch of user speech that started while the appliance was busy."""
+
+    onset_s: float
+    duck_t_s: float | None = None
+    text: str = ""
+    decision: Decision = field(default_factory=lambda: Decision(None))
+    ended_s: float | None = None
+    cut_t_s: float | None = None
+    heard: Heard | None = None
+    pause_at_s: float | None = None
+    sentence_end_s: float | None = None
+    had_words: bool = False
+
+
+class BargeinMachine:
+    """The pure barge-in state machine. Call :meth:`handle` with each event."""
+
+    def __init__(self, settings: BargeinSettings, classifier: InterruptionClassifier) -> None:
+        self.settings = settings
+        self.classifier = classifier
+        self.state = State.IDLE
+        self.muted = False
+        self.remainder: tuple[str, ...] = ()
+        self._next_id = 1
+        self._reply_id: int | None = None
+        self._utterance: _Utterance | None = None
+        self._barge: _Barge | None = None
+        self._last_user_text = ""
+        self._merge_text = ""  # user turn a reply was cancelled for (speech while thinking)
+        self._pending_record: InterruptionRecord | None = None  # travels with the next turn
+        self._listen_deadline_s: float | None = None
+        self._final_deadline_s: float | None = None
+        self._consumes_remainder = False
+
+    # -- public --------------------------------------------------------------------
+
+    def handle(self, event: Event) -> list[Action]:
+        """Feed one event; return the actions to carry out, in order."""
+        before = (self.state, self.muted)
+        actions: list[Action] = []
+        handler = getattr(self, f"_on_{type(event).__name__}")
+        handler(event, actions)
+        if (self.state, self.muted) != before:
+            log.debug("state %s -> %s", before[0].value, self.state.value)
+            actions.append(StatusChanged(self.state.value, self.muted))
+        return actions
+
+    @property
+    def utterance_id(self) -> int | None:
+        return self._utterance.utterance_id if self._utterance else None
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _new_id(self) -> int:
+        uid = self._next_id
+        self._next_id += 1
+        return uid
+
+    def _speaking(self) -> bool:
+        return self.state in (State.SPEAKING, State.SPEAKING_DUCKED, State.PAUSED)
+
+    def _speech_ms(self, t_seconds: float) -> float:
+        assert self._barge is not None
+        end = self._barge.ended_s if self._barge.ended_s is not None else t_seconds
+        return max(0.0, end - self._barge.onset_s) * 1000.0
+
+    def _send(self, text: str, record: InterruptionRecord | None, actions: list[Action]) -> None:
+        self._reply_id = self._new_id()
+        self._last_user_text = text
+        self._utterance = None
+        actions.append(SendToAgent(text, record, self._reply_id))
+        self.state = State.THINKING
+
+    def _record(
+        self, kind: InterruptionType, handling: str, t_seconds: float, user_text: str = ""
+    ) -> InterruptionRecord:
+        barge, utt = self._barge, self._utterance
+        heard = barge.heard if barge and barge.heard else None
+        if heard is None and utt is not None:
+            heard = utt.heard_at(utt.played_at(t_seconds))
+        onset = barge.onset_s if barge else t_seconds
+        silence_ms = None
+        if barge and barge.cut_t_s is not None:
+            silence_ms = (barge.cut_t_s - onset) * 1000.0 + self.settings.fade_ms
+        return InterruptionRecord(
+            type=kind,
+            handling=handling,
+            monotonic_s=t_seconds,
+            user_text=user_text,
+            agent_text=utt.text if utt else "",
+            words_heard=heard.words_heard if heard else (),
+            word_cut=heard.word_cut if heard else None,
+            words_unplayed=heard.words_unplayed if heard else (),
+            progress_pct=heard.progress_pct if heard else 0.0,
+            onset_to_duck_ms=(barge.duck_t_s - onset) * 1000.0 if barge and barge.duck_t_s is not None else None,
+            onset_to_silence_ms=silence_ms,
+            speech_ms=self._speech_ms(t_seconds) if barge else 0.0,
+            utterance_id=utt.utterance_id if utt else None,
+        )
+
+    def _cut(self, t_seconds: float, actions: list[Action]) -> None:
+        """Stop the voice now and keep what was not heard."""
+        barge, utt = self._barge, self._utterance
+        assert barge is not None
+        if utt is not None:
+            played = barge.pause_at_s if self.state is State.PAUSED else utt.played_at(t_seconds)
+            barge.heard = utt.heard_at(played if played is not None else 0.0)
+            self.remainder = barge.heard.remainder
+        barge.cut_t_s = t_seconds
+        self._consumes_remainder = False
+        self._reply_id = None
+        actions += [Cut(self.settings.fade_ms), CancelSpeech(), CancelAgent()]
+        self.state = State.INTERRUPTED
+        kind = barge.decision.kind
+        log.info("voice cut on %s after %.0f ms of speech", kind.value if kind else "?",
+                 self._speech_ms(t_seconds))
+
+    def _maybe_cut(self, t_seconds: float, actions: list[Action]) -> None:
+        barge = self._barge
+        if barge is None or self.state not in (State.SPEAKING_DUCKED, State.PAUSED):
+            return
+        decision = barge.decision
+        if decision.kind in CUT_TYPES and decision.safe_to_cut:
+            if self._speech_ms(t_seconds) >= self.settings.min_cut_speech_ms:
+                self._cut(t_seconds, actions)
+
+    def _let_it_go(self, kind: InterruptionType, t_seconds: float, actions: list[Action]) -> None:
+        """Backchannel or noise while speaking: restore the voice, keep talking."""
+        handling = "ignored" if kind is InterruptionType.NOISE else "continued"
+        if self.state is State.PAUSED:
+            assert self._barge is not None and self._utterance is not None
+            played = self._barge.pause_at_s or 0.0
+            from_s = self._utterance.heard_at(played).resume_from_s
+            actions += [Unduck(), Resume(from_s)]
+            handling = "resumed"
+            self._utterance.played_s, self._utterance.position_t_s = from_s, t_seconds
+            self._utterance.playing = True
+        elif self.state is State.SPEAKING_DUCKED:
+            actions.append(Unduck())
+        if self._speaking():
+            self.state = State.SPEAKING
+        if self._barge is not None and (kind is InterruptionType.BACKCHANNEL or self._barge.had_words):
+            text = self._barge.text
+            actions.append(LogInterruption(self._record(kind, handling, t_seconds, text)))
+        elif self._barge is not None:
+            actions.append(LogInterruption(self._record(kind, handling, t_seconds)))
+        self._barge = None
+        self._final_deadline_s = None
+
+    def _settle_after_cut(self, text: str, t_seconds: float, actions: list[Action]) -> None:
+        """The whole utterance is in: record its type and act on it."""
+        barge = self._barge
+        assert barge is not None
+        kind = self.classifier.classify_final(text)
+        self._final_deadline_s = None
+        if kind not in CUT_TYPES:
+            # The partial cut on words the final took back: finish what was being said.
+            record = self._record(kind, "resumed_after_false_cut", t_seconds, text)
+            actions.append(LogInterruption(record))
+            self._barge = None
+            if self.remainder:
+                self._speak_remainder(actions)
+            else:
+                self.state = State.IDLE
+            return
+        if kind is InterruptionType.CANCELLATION:
+            record = self._record(kind, "cancelled", t_seconds, text)
+            actions.append(LogInterruption(record))
+            self._barge = None
+            self._utterance = None
+            self._consumes_remainder = True
+            ack = self.classifier.message("cancel_ack")
+            if ack:
+                self._utterance = _Utterance(self._new_id(), sentences=[ack], text_complete=True)
+                actions.append(Speak(ack, self._utterance.utterance_id, last=True))
+                self.state = State.SPEAKING
+            else:
+                self.state = State.IDLE
+            return
+        record = self._record(kind, "cut", t_seconds, text)
+        actions.append(LogInterruption(record))
+        self._barge = None
+        self._consumes_remainder = True
+        self._send(text, record, actions)
+
+    def _speak_remainder(self, actions: list[Action]) -> None:
+        text = " ".join(self.remainder)
+        self.remainder = ()
+        self._utterance = _Utterance(self._new_id(), sentences=[text], text_complete=True)
+        self._reply_id = None
+        actions.append(Speak(text, self._utterance.utterance_id, last=True))
+        self.state = State.SPEAKING
+        log.info("resuming the interrupted reply (%d words)", len(text.split()))
+
+    def _user_turn(self, text: str, t_seconds: float, actions: list[Action]) -> None:
+        """A finished utterance that is the user's own turn (not talking over the voice)."""
+        if self._consumes_remainder and self.remainder and self.classifier.is_resume(text):
+            self._consumes_remainder = False
+            self._barge = None
+            self._speak_remainder(actions)
+            return
+        self._consumes_remainder = False
+        self.remainder = ()
+        record, self._pending_record = self._pending_record, None
+        self._barge = None
+        self._listen_deadline_s = None
+        self._send(text, record, actions)
+
+    # -- event handlers --------------------------------------------------------------
+
+    def _on_SpeechStarted(self, ev: SpeechStarted, actions: list[Action]) -> None:
+        if self.muted:
+            return
+        self._final_deadline_s = None
+        if self.state is State.SPEAKING:
+            barge = self._barge = _Barge(onset_s=ev.onset_s, duck_t_s=ev.t_seconds)
+            utt = self._utterance
+            if utt is not None:
+                barge.sentence_end_s = utt.sentence_end_after(utt.played_at(ev.t_seconds))
+            actions.append(Duck(self.settings.duck_db))
+            self.state = State.SPEAKING_DUCKED
+        elif self.state in (State.IDLE, State.LISTENING):
+            self._barge = _Barge(onset_s=ev.onset_s)
+            self._listen_deadline_s = None
+            self.state = State.LISTENING
+        elif self.state is State.THINKING:
+            self._barge = _Barge(onset_s=ev.onset_s)
+        # SPEAKING_DUCKED / PAUSED / INTERRUPTED: the same stretch of speech goes on.
+        elif self._barge is not None:
+            self._barge.ended_s = None
+
+    def _on_SpeechEnded(self, ev: SpeechEnded, actions: list[Action]) -> None:
+        barge = self._barge
+        if self.muted or barge is None:
+            return
+        barge.ended_s = ev.end_s
+        self._final_deadline_s = ev.t_seconds + self.settings.final_timeout_ms / 1000.0
+        if self.state in (State.SPEAKING_DUCKED, State.PAUSED) and not barge.had_words:
+            # Nothing recognisable (cough, clap, door): the voice comes back now.
+            self._let_it_go(InterruptionType.NOISE, ev.t_seconds, actions)
+            # A late final is still classified, in case the ASR lags the VAD.
+            self._barge = _Barge(onset_s=barge.onset_s, ended_s=ev.end_s)
+
+    def _on_PartialTranscript(self, ev: PartialTranscript, actions: list[Action]) -> None:
+        barge = self._barge
+        if self.muted or barge is None:
+            return
+        tokens = self.classifier.normalise(ev.text)
+        barge.text = ev.text
+        barge.had_words = barge.had_words or bool(tokens)
+        if self.state in (State.SPEAKING_DUCKED, State.PAUSED):
+            barge.decision = self.classifier.classify_partial(tokens, self._speech_ms(ev.t_seconds))
+            self._maybe_cut(ev.t_seconds, actions)
+        elif self.state is State.THINKING and tokens and not self.classifier.could_be_backchannel(tokens):
+            # Speech before the reply starts: the pending reply is dropped, the turn grows.
+            self._merge_text = self._last_user_text
+            self._reply_id = None
+            actions.append(CancelAgent())
+            self.state = State.LISTENING
+            log.info("speech while thinking: reply cancelled, turn merged")
+
+    def _on_FinalTranscript(self, ev: FinalTranscript, actions: list[Action]) -> None:
+        if self.muted:
+            return
+        barge = self._barge
+        text = ev.text.strip()
+        if barge is not None:
+            barge.text = text
+            barge.had_words = barge.had_words or bool(self.classifier.normalise(text))
+        if self.state is State.INTERRUPTED and barge is not None:
+            self._settle_after_cut(text, ev.t_seconds, actions)
+        elif self.state in (State.SPEAKING_DUCKED, State.PAUSED, State.SPEAKING) and barge is not None:
+            kind = self.classifier.classify_final(text)
+            if kind in CUT_TYPES and self._speech_ms(ev.t_seconds) >= self.settings.min_cut_speech_ms:
+                if self.state is State.SPEAKING:  # a late final after the voice came back
+                    actions.append(Duck(self.settings.duck_db))
+                    self.state = State.SPEAKING_DUCKED
+                barge.decision = Decision(kind, True)
+                self._cut(ev.t_seconds, actions)
+                self._settle_after_cut(text, ev.t_seconds, actions)
+            elif self.state is State.SPEAKING:
+                self._barge = None  # late final of noise already let go
+            else:
+                self._let_it_go(kind if kind not in CUT_TYPES else InterruptionType.NOISE,
+                                ev.t_seconds, actions)
+        elif self.state is State.THINKING:
+            if barge is not None and self.classifier.classify_final(text) in CUT_TYPES:
+                self._merge_text = self._last_user_text
+                actions.append(CancelAgent())
+                self.state = State.LISTENING
+                self._merged_turn(text, ev.t_seconds, actions)
+            else:
+                self._barge = None  # a backchannel or noise while thinking changes nothing
+        elif self.state in (State.LISTENING, State.IDLE):
+            if self._merge_text:
+                self._merged_turn(text, ev.t_seconds, actions)
+            elif self.classifier.normalise(text):
+                self._user_turn(text, ev.t_seconds, actions)
+            else:
+                self._barge = None
+                if self._listen_deadline_s is None:
+                    self.state = State.IDLE
+
+    def _merged_turn(self, text: str, t_seconds: float, actions: list[Action]) -> None:
+        kind = self.classifier.classify_final(text)
+        earlier, self._merge_text = self._merge_text, ""
+        if kind is InterruptionType.CANCELLATION:
+            actions.append(LogInterruption(self._record(kind, "cancelled", t_seconds, text)))
+            self._barge = None
+            self.state = State.IDLE
+            return
+        if kind is InterruptionType.NOISE or not self.classifier.normalise(text):
+            kind = InterruptionType.REDIRECT
+        record = self._record(kind, "merged", t_seconds, text)
+        actions.append(LogInterruption(record))
+        self._barge = None
+        self._send(f"{earlier} {text}".strip(), record, actions)
+
+    def _on_ButtonPressed(self, ev: ButtonPressed, actions: list[Action]) -> None:
+        if self._speaking() or self.state is State.INTERRUPTED:
+            if self.state is not State.INTERRUPTED:
+                barge = self._barge
+                if barge is None:
+                    barge = self._barge = _Barge(onset_s=ev.t_seconds)
+                barge.decision = Decision(InterruptionType.BUTTON, True)
+                self._cut(ev.t_seconds, actions)
+                barge.cut_t_s = ev.t_seconds
+                # The press is the onset: the speaker went quiet one fade after it.
+                onset, barge.onset_s = barge.onset_s, ev.t_seconds
+                record = self._record(InterruptionType.BUTTON, "button", ev.t_seconds)
+                barge.onset_s = onset
+                actions.append(LogInterruption(record))
+                self._pending_record = record
+                self._consumes_remainder = True
+            # The person may already be talking: that speech becomes their turn.
+            keep = self._barge if self._barge and self._barge.had_words else None
+            self._barge = _Barge(onset_s=keep.onset_s, text=keep.text, had_words=True) if keep else None
+            self._listen_deadline_s = ev.t_seconds + self.settings.listen_timeout_s
+            actions.append(StartListening())
+            self.state = State.LISTENING
+        elif self.state is State.THINKING:
+            self._reply_id = None
+            self._barge = None
+            actions.append(CancelAgent())
+            self.state = State.IDLE
+        elif self.state is State.IDLE:
+            if self.muted:
+                self.muted = False
+                actions.append(SetMute(False))
+            self._listen_deadline_s = ev.t_seconds + self.settings.listen_timeout_s
+            actions.append(StartListening())
+            self.state = State.LISTENING
+
+    def _on_ButtonHeld(self, ev: ButtonHeld, actions: list[Action]) -> None:
+        self.muted = not self.muted
+        actions.append(SetMute(self.muted))
+        log.info("microphone %s by long press", "muted" if self.muted else "unmuted")
+        if self.muted:
+            self._barge = None
+            self._final_deadline_s = None
+            if self.state is State.LISTENING:
+                self._listen_deadline_s = None
+                self.state = State.IDLE
+
+    def _on_PlaybackPosition(self, ev: PlaybackPosition, actions: list[Action]) -> None:
+        utt = self._utterance
+        if utt is None or ev.utterance_id != utt.utterance_id:
+            return
+        if self.state is State.PAUSED:
+            return  # the ring is held; keep the pause point
+        utt.played_s, utt.position_t_s, utt.playing = ev.played_s, ev.t_seconds, ev.playing
+        barge = self._barge
+        if self.state is State.SPEAKING_DUCKED and barge is not None:
+            if barge.sentence_end_s is None:
+                barge.sentence_end_s = utt.sentence_end_after(ev.played_s)
+            margin_s = self.settings.pause_margin_ms / 1000.0
+            if barge.sentence_end_s is not None and ev.played_s >= barge.sentence_end_s - margin_s:
+                # The decision outlasts the sentence: hold the voice rather than talk on.
+                barge.pause_at_s = ev.played_s
+                actions.append(Pause())
+                self.state = State.PAUSED
+                log.info("voice paused at a sentence boundary while deciding")
+                return
+            self._maybe_cut(ev.t_seconds, actions)
+
+    def _on_PlaybackFinished(self, ev: PlaybackFinished, actions: list[Action]) -> None:
+        utt = self._utterance
+        if utt is None or ev.utterance_id != utt.utterance_id:
+            return
+        if self.state is State.SPEAKING:
+            self._utterance = None
+            self.state = State.IDLE
+        elif self.state is State.SPEAKING_DUCKED:
+            # The reply ended while someone was talking: their speech is now their turn.
+            actions.append(Unduck())
+            self._utterance = None
+            self.state = State.LISTENING
+
+    def _on_AgentText(self, ev: AgentText, actions: list[Action]) -> None:
+        if ev.utterance_id != self._reply_id:
+            return  # a cancelled reply's late text: nothing stale plays
+        if self.state is State.THINKING:
+            self._utterance = _Utterance(ev.utterance_id)
+            if self._barge is not None:
+                # Someone is talking but their words did not settle it yet: start ducked.
+                self._barge.duck_t_s = ev.t_seconds
+                actions.append(Duck(self.settings.duck_db))
+                self.state = State.SPEAKING_DUCKED
+            else:
+                self.state = State.SPEAKING
+        elif not self._speaking() or self._utterance is None:
+            return
+        utt = self._utterance
+        utt.text_complete = ev.final
+        if ev.text.strip():
+            utt.sentences.append(ev.text.strip())
+        if ev.text.strip() or ev.final:
+            actions.append(Speak(ev.text.strip(), utt.utterance_id, last=ev.final))
+        if ev.final and not utt.sentences:
+            self._utterance = None
+            self.state = State.IDLE
+
+    def _on_AgentFailed(self, ev: AgentFailed, actions: list[Action]) -> None:
+        if self.state is not State.THINKING and not self._speaking():
+            return
+        log.warning("agent failed: %s", ev.reason)
+        message = self.classifier.message("agent_failed")
+        if self.state is State.THINKING:
+            self._utterance = _Utterance(self._new_id())
+            self.state = State.SPEAKING
+        assert self._utterance is not None
+        self._reply_id = None
+        self._utterance.text_complete = True
+        if message:
+            self._utterance.sentences.append(message)
+        actions.append(Speak(message, self._utterance.utterance_id, last=True))
+
+    def _on_SpeechChunkQueued(self, ev: SpeechChunkQueued, actions: list[Action]) -> None:
+        utt = self._utterance
+        if utt is None or ev.utterance_id != utt.utterance_id:
+            return
+        utt.rate_hz = ev.rate_hz
+        utt.words.extend(ev.words)
+        utt.chunk_ends_s.append(ev.end_s)
+        utt.queued_end_s = max(utt.queued_end_s, ev.end_s)
+        if utt.position_t_s is None:
+            utt.position_t_s, utt.played_s = ev.t_seconds, 0.0
+
+    def _on_Tick(self, ev: Tick, actions: list[Action]) -> None:
+        t = ev.t_seconds
+        self._maybe_cut(t, actions)
+        if self._final_deadline_s is not None and t >= self._final_deadline_s:
+            # The recogniser never finalised: go with the last partial.
+            self._final_deadline_s = None
+            text = self._barge.text if self._barge else ""
+            log.warning("no final transcript %.1f s after speech ended; using the partial",
+                        self.settings.final_timeout_ms / 1000.0)
+            self._on_FinalTranscript(FinalTranscript(text, t), actions)
+        if self._listen_deadline_s is not None and t >= self._listen_deadline_s:
+            self._listen_deadline_s = None
+            if self.state is State.LISTENING and self._barge is None:
+                self.state = State.IDLE
