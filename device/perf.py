@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 PERF_MODULES = (
     "bargein.audio.playback_perf",
     "bargein.audio.capture_perf",
+    "bargein.audio.vad_perf",
     "bargein.asr.perf",
     "bargein.tts.perf",
     "bargein.device.machine_perf",
