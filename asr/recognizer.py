@@ -90,7 +90,8 @@ class StreamingRecognizer:
     ``accept`` and ``finish`` return the events the audio produced: a :class:`Partial`
     whenever the hypothesis text changes, a :class:`Final` at each endpoint. With
     ``emit_finals=False`` (the command spotter) an endpoint's text is emitted as one
-    more Partial instead, so consumers never take a spotter result for a transcript.
+    more Partial instead, so consumers never take a spotter result for a transcript;
+    it repeats the last partial's text when it adds the word times that one lacked.
 
     ``grammar`` restricts decoding to those phrases (Vosk grammar). ``rename`` maps
     model words to the words reported (``"STOP"`` -> ``"stop"``); ``ignore_words``
@@ -125,6 +126,7 @@ class StreamingRecognizer:
         self._clock = _StreamClock(self.rate_hz)
         self._clock.restart_at(start_t_seconds)
         self._last_text = ""
+        self._last_timed = False
 
     @property
     def t_seconds(self) -> float:
@@ -149,6 +151,7 @@ class StreamingRecognizer:
         self._rec.Reset()
         self._clock.restart_at(t_seconds)
         self._last_text = ""
+        self._last_timed = False
 
     def _words(self, raw: list[dict[str, Any]]) -> tuple[Word, ...]:
         words = []
@@ -175,16 +178,18 @@ class StreamingRecognizer:
             return []
         self._last_text = text
         words = self._words(result.get("partial_result", []))
+        self._last_timed = bool(words)
         return [Partial(text, words, self.t_seconds, self.source)]
 
     def _settled(self, result: dict[str, Any]) -> list[AsrEvent]:
         text = self._text(result.get("text", ""))
         last, self._last_text = self._last_text, ""
+        last_timed, self._last_timed = self._last_timed, False
         if not text:
             return []
         words = self._words(result.get("result", []))
         if self._emit_finals:
             return [Final(text, words, self.t_seconds)]
-        if text == last:
+        if text == last and (last_timed or not words):
             return []
         return [Partial(text, words, self.t_seconds, self.source)]
