@@ -28,6 +28,8 @@ _STRESS = set("ˈˌ")
 # Moves of the word-level alignment: (text words, phoneme words) per step.
 _MOVES = ((1, 1), (2, 1), (3, 1), (1, 2), (1, 3), (1, 0), (0, 1))
 _BAND_WORDS = 5
+# How much of the pad after a phoneme counts as that phoneme (the rest is gap).
+PAD_SHARE = 0.5
 
 
 @dataclass
@@ -76,10 +78,19 @@ def phoneme_words(chunks: Sequence[AudioChunk]) -> list[_PhonemeWord]:
         current: list[_Unit] = []
         stress_start: int | None = None
         position = offset
+        id_samples = chunk.phoneme_id_samples
+        id_index = 0
         for alignment in chunk.phoneme_alignments or ():
             phoneme, n = alignment.phoneme, int(alignment.num_samples)
             start, end = position, position + n
             position = end
+            n_ids = len(alignment.phoneme_ids)
+            if id_samples is not None and n_ids > 1 and phoneme not in _SILENCE:
+                # The last id is the pad the model puts after every phoneme: most of
+                # it is the fade out of the sound, not the sound itself.
+                pad = int(id_samples[id_index + n_ids - 1])
+                end -= int(pad * (1.0 - PAD_SHARE))
+            id_index += n_ids
             if phoneme in _SILENCE or not _is_sound(phoneme):
                 if current:
                     words.append(_PhonemeWord(current))

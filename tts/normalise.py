@@ -122,7 +122,7 @@ def _trail(tokens: list[tuple[str, int, int]], i: int, consumed: int) -> str:
     token = tokens[i + consumed - 1][0]
     _, core, trail = _PARTS.match(token).groups()
     key = (core + trail[:1]).lower()
-    if trail.startswith(".") and (key in _ABBREVIATIONS or _MERIDIEM.get(core.lower())):
+    if trail.startswith(".") and (key in _ABBREVIATIONS or core.lower() in ("a.m", "p.m")):
         trail = trail[1:]
         if not trail and (key in _MAY_END_SENTENCE or key in ("a.m.", "p.m.")):
             nxt = tokens[i + consumed][0] if i + consumed < len(tokens) else ""
