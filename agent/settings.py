@@ -34,9 +34,24 @@ class AgentSettings:
     )
     connect_timeout_s: float = setting(3.0, "Connect timeout", unit="s", min=0.1, max=60.0)
     first_token_timeout_s: float = setting(
-        8.0, "Longest wait for the first token", unit="s", min=0.1, max=120.0
+        8.0, "Longest wait for the first token, retries included; then the local agent answers",
+        unit="s", min=0.1, max=120.0
     )
     token_gap_timeout_s: float = setting(
         5.0, "Longest silence between tokens once streaming", unit="s", min=0.1, max=120.0
     )
-    retries: int = setting(2, "Retries before the first token (with back-off)", min=0, max=10)
+    retries: int = setting(
+        2, "Retries before the first token (with back-off, within the first-token budget)",
+        min=0, max=10,
+    )
+    retry_backoff_s: float = setting(
+        0.25,
+        "First back-off before a retry; doubles each retry, never past the first-token budget",
+        unit="s",
+        min=0.0,
+        max=10.0,
+    )
+    max_tokens: int = setting(
+        400, "Most tokens the LLM may generate for one answer (0 = the server's default)",
+        min=0, max=32768,
+    )

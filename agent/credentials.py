@@ -1,0 +1,61 @@
+"""The LLM API key: from a systemd credential, else an environment variable.
+
+The key is a secret: it is never logged, never put in an error message and never
+shown by ``repr``. :class:`ApiKey` wraps it so an accidental ``%r`` or f-string
+prints a placeholder; only :meth:`ApiKey.reveal` gives the value (for the header).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from bargein.agent.settings import AgentSettings
+
+CREDENTIAL_NAME = "agent-api-key"
+
+
+class ApiKey:
+    """A secret string that does not print itself."""
+
+    __slots__ = ("_value", "source")
+
+    def __init__(self, value: str, source: str) -> None:
+        self._value = value
+        self.source = source  # where it came from, safe to log ("credential", "$VAR")
+
+    def reveal(self) -> str:
+        return self._value
+
+    def redact(self, text: str) -> str:
+        """``text`` with every occurrence of the key replaced by ``***``."""
+        return text.replace(self._value, "***") if self._value else text
+
+    def __repr__(self) -> str:
+        return f"ApiKey(<hidden>, source={self.source!r})"
+
+    __str__ = __repr__
+
+
+def load_api_key(
+    settings: AgentSettings, environ: Mapping[str, str] | None = None
+) -> ApiKey | None:
+    """The key from ``$CREDENTIALS_DIRECTORY/agent-api-key``, else ``$<api_key_env>``.
+
+    systemd's ``LoadCredential=agent-api-key:/etc/bargein/agent-api-key`` puts the
+    file there, readable only by the service. Returns None when neither is set (many
+    local servers, such as Ollama, need no key).
+    """
+    env = os.environ if environ is None else environ
+    directory = env.get("CREDENTIALS_DIRECTORY")
+    if directory:
+        path = Path(directory) / CREDENTIAL_NAME
+        if path.is_file():
+            value = path.read_text(encoding="utf-8").strip()
+            if value:
+                return ApiKey(value, "credential")
+    value = env.get(settings.api_key_env, "").strip()
+    if value:
+        return ApiKey(value, f"${settings.api_key_env}")
+    return None
