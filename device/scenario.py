@@ -98,6 +98,7 @@ class UserClip:
     audio: Path | None = None  # absolute path of a WAV (any rate)
     transcript: str = ""
     voice: str = "en-us"
+    say: str | None = None  # what espeak-ng pronounces when its reading of text is wrong
     speed_wpm: int | None = None  # espeak-ng -s; None = its default
     level_db: float = -20.0  # RMS of the clip's active part at the mic, dBFS
     at_s: float | None = None
@@ -291,7 +292,8 @@ def _parse_user(source: str, index: int, data: Any, base_dir: Path) -> UserClip:
         if not words_of(text):
             raise t._fail("text", "must contain words; use audio + transcript = \"\" for a noise")
         if transcript is not None:
-            raise t._fail("transcript", "only for audio clips; the text is the transcript")
+            raise t._fail("transcript", "only for audio clips; the text is the transcript "
+                          "(use say = ... to change how espeak-ng pronounces it)")
         transcript = text
     else:
         if transcript is None:
@@ -306,12 +308,14 @@ def _parse_user(source: str, index: int, data: Any, base_dir: Path) -> UserClip:
         audio=None if audio is None else (base_dir / audio).resolve(),
         transcript=transcript,
         voice=t.get("voice", str, UserClip.voice),
+        say=t.get("say", str, None),
         speed_wpm=t.get("speed_wpm", int, None, lo=80, hi=450),
         level_db=t.get("level_db", float, UserClip.level_db, lo=-90.0, hi=0.0),
         **when,
     )
-    if audio is not None and t.has("voice"):
-        raise t._fail("voice", "only for text spoken by espeak-ng")
+    for key in ("voice", "say", "speed_wpm"):
+        if audio is not None and t.has(key):
+            raise t._fail(key, "only for text spoken by espeak-ng")
     t.finish()
     return clip
 

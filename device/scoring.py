@@ -2,9 +2,11 @@
 
 Definitions (all times on the virtual clock of ``events.jsonl``):
 
-- A **stop** is a ``cut`` (the speaker was told to stop) or a ``cancel`` (the
-  pending reply was dropped before it played). Stops with the same cause within
-  ``MERGE_S`` count once (a cut is usually followed by cancelling the reply).
+- A **stop** is a ``cut`` (the speaker was told to stop), a ``cancel`` (the
+  pending reply was dropped before it played), or an ``interruption`` record
+  handled as "cut"/"cancelled" with neither (decided after the last word ended).
+  Stops with the same cause within ``MERGE_S`` count once (a cut is usually
+  followed by cancelling the reply; its record may be written later).
 - The **cause** of a stop is the latest true event (``truth_user`` onset or
   ``truth_button``) at or before it, provided the stop comes no later than
   ``ATTRIBUTION_WINDOW_S`` after that clip ended. A stop with no cause, or caused by
@@ -44,6 +46,10 @@ MERGE_S = 1.0  # stops with one cause closer than this are one interruption
 _EPS_S = 1e-6
 _CONTINUE_TYPES = ("backchannel", "noise")
 _DETECT_KINDS = ("duck", "pause", "cut", "cancel")
+# An interruption record handled like this stops the appliance even without a cut event
+# (e.g. "stop" decided just after the last word finished playing).
+STOP_HANDLING = ("cut", "cancelled")
+_RANK = {"interruption": 0, "cancel": 1, "cut": 2}
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,7 @@ class Stop:
     """One interruption that stopped the appliance."""
 
     t_s: float
-    kind: str  # "cut" or "cancel"
+    kind: str  # "cut", "cancel", or "interruption" (a record with no cut/cancel event)
     cause: Cause | None
     type: str | None
     record: SimEvent | None
@@ -179,14 +185,16 @@ def _settled_type(events: Sequence[SimEvent], stop_event: SimEvent, cause: Cause
 def find_stops(events: Sequence[SimEvent]) -> list[Stop]:
     """The interruptions that stopped the appliance, first to last."""
     causes = _causes(events)
-    raw = of_kind(events, "cut", "cancel")
+    raw = [e for e in events if e.kind in ("cut", "cancel")
+           or (e.kind == "interruption" and e.get("handled") in STOP_HANDLING)]
     merged: list[tuple[SimEvent, Cause | None]] = []
     for event in raw:
         cause = cause_of(event.t_s, causes)
         if merged:
             prev_event, prev_cause = merged[-1]
-            if cause == prev_cause and cause is not None and event.t_s - prev_event.t_s < MERGE_S:
-                if prev_event.kind == "cancel" and event.kind == "cut":
+            same = cause is not None and cause == prev_cause
+            if same and (event.kind == "interruption" or event.t_s - prev_event.t_s < MERGE_S):
+                if _RANK[event.kind] > _RANK[prev_event.kind]:
                     merged[-1] = (event, cause)  # the cut is the one that silenced the speaker
                 continue
         merged.append((event, cause))
@@ -230,10 +238,11 @@ def _heard_exact(events: Sequence[SimEvent], stop: Stop, notes: list[str]) -> bo
         notes.append("no interruption record for the cut")
         return False
     recorded = words_of(" ".join(str(w) for w in stop.record["words_heard"]))
-    if stop.silent_s is None:  # nothing was playing (reply cancelled before it started)
+    if stop.kind == "cancel" and stop.silent_s is None:  # the reply never started playing
         truth: tuple[str, ...] = ()
     else:
-        truth = words_finished(events, _cut_utterance(events, stop), stop.silent_s)
+        silent_s = stop.silent_s if stop.silent_s is not None else stop.t_s
+        truth = words_finished(events, _cut_utterance(events, stop), silent_s)
     if recorded != truth:
         notes.append(f"words heard recorded {len(recorded)} ({' '.join(recorded[-3:])!r}), "
                      f"truly finished {len(truth)} ({' '.join(truth[-3:])!r})")
