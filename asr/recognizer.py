@@ -147,8 +147,12 @@ class StreamingRecognizer:
         return self._settled(json.loads(self._rec.FinalResult()))
 
     def reset(self, t_seconds: float) -> None:
-        """Drop the utterance in progress; the next audio fed starts at ``t_seconds``."""
-        self._rec.Reset()
+        """Drop the utterance in progress; the next audio fed starts at ``t_seconds``.
+
+        Vosk's own ``Reset`` keeps the features still buffered, so the next utterance
+        would begin with old audio; finalizing (result discarded) empties the pipeline.
+        """
+        self._rec.FinalResult()
         self._clock.restart_at(t_seconds)
         self._last_text = ""
         self._last_timed = False
