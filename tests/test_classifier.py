@@ -1,0 +1,117 @@
+"""The interruption classifier and the English phrase file it reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from bargein.agent.classifier import InterruptionClassifier, PhraseBook
+from bargein.agent.interruption import InterruptionType as T
+from bargein.device.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def clf() -> InterruptionClassifier:
+    return InterruptionClassifier.from_language("en", redirect_after_words=4, redirect_after_ms=1500)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # backchannels, their spellings, repeats and pairs
+        ("Uh-huh", T.BACKCHANNEL), ("uh huh", T.BACKCHANNEL), ("Mm-hmm.", T.BACKCHANNEL),
+        ("mhm", T.BACKCHANNEL), ("mm hmm", T.BACKCHANNEL), ("mmhmm", T.BACKCHANNEL),
+        ("Yeah.", T.BACKCHANNEL), ("yep", T.BACKCHANNEL), ("right", T.BACKCHANNEL),
+        ("OK", T.BACKCHANNEL), ("got it", T.BACKCHANNEL), ("I see", T.BACKCHANNEL),
+        ("yeah yeah", T.BACKCHANNEL), ("okay, right", T.BACKCHANNEL), ("oh okay", T.BACKCHANNEL),
+        ("mmmm", T.BACKCHANNEL),
+        # cancellations
+        ("stop", T.CANCELLATION), ("Stop it!", T.CANCELLATION), ("stop talking", T.CANCELLATION),
+        ("never mind", T.CANCELLATION), ("nevermind", T.CANCELLATION), ("cancel that", T.CANCELLATION),
+        ("be quiet", T.CANCELLATION), ("shut up", T.CANCELLATION), ("enough", T.CANCELLATION),
+        ("okay stop", T.CANCELLATION), ("actually, never mind", T.CANCELLATION),
+        ("I said stop", T.CANCELLATION), ("can you stop", T.CANCELLATION),
+        # corrections
+        ("no", T.CORRECTION), ("No, I said Tuesday", T.CORRECTION), ("not that", T.CORRECTION),
+        ("actually I wanted the blue one", T.CORRECTION), ("I meant Friday", T.CORRECTION),
+        ("sorry, I meant Friday", T.CORRECTION),
+        # redirects
+        ("can you tell me about trains", T.REDIRECT), ("what about Friday", T.REDIRECT),
+        ("instead play some music", T.REDIRECT), ("my flight leaves at noon", T.REDIRECT),
+        # clarifications
+        ("wait", T.CLARIFICATION), ("Wait, what?", T.CLARIFICATION), ("sorry?", T.CLARIFICATION),
+        ("Wait, what was that?", T.CLARIFICATION), ("pardon", T.CLARIFICATION),
+        ("say that again", T.CLARIFICATION),
+        # nothing recognisable
+        ("", T.NOISE), ("  ", T.NOISE), ("the", T.NOISE), ("...", T.NOISE),
+    ],
+)
+def test_final_types(clf, text, kind):
+    assert clf.classify_final(text) is kind
+
+
+def test_normalisation_folds_case_punctuation_hyphens_and_spellings(clf):
+    assert clf.normalise("Uh-huh!") == ("uh", "huh")
+    assert clf.normalise("MHM, ok.") == ("mm", "hmm", "okay")
+    assert clf.normalise("That\u2019s enough") == ("that's", "enough")
+    assert clf.normalise("hmmmm") == ("hmm",)
+
+
+@pytest.mark.parametrize("text", ["yeah", "yeah yeah", "uh", "mm", "okay", "i", "got", "yeah but"])
+def test_no_cut_while_the_words_could_still_be_a_backchannel(clf, text):
+    decision = clf.classify_partial(clf.normalise(text), speech_ms=5000)
+    assert decision.undecided and not decision.safe_to_cut
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [("stop", T.CANCELLATION), ("no", T.CORRECTION), ("actually", T.CORRECTION),
+     ("wait", T.CLARIFICATION), ("what", T.CLARIFICATION), ("okay stop", T.CANCELLATION),
+     ("i said", T.CORRECTION), ("what about", T.REDIRECT), ("yeah but what about", T.REDIRECT)],
+)
+def test_first_decisive_word_is_safe_to_cut(clf, text, kind):
+    decision = clf.classify_partial(clf.normalise(text), speech_ms=300)
+    assert decision.kind is kind and decision.safe_to_cut
+
+
+def test_a_phrase_in_progress_waits(clf):
+    assert clf.classify_partial(("never",), 300).undecided
+    assert clf.classify_partial(("shut",), 300).undecided
+    assert clf.classify_partial(("never", "mind"), 400).kind is T.CANCELLATION
+
+
+def test_redirect_after_words_or_time(clf):
+    assert clf.classify_partial(("the", "weather", "in"), 900).undecided
+    assert clf.classify_partial(("the", "weather", "in", "paris"), 900).kind is T.REDIRECT
+    assert clf.classify_partial(("the", "weather"), 1600).kind is T.REDIRECT
+
+
+def test_resume_phrases(clf):
+    for text in ("continue", "Yes, please.", "go on", "yeah", "okay continue"):
+        assert clf.is_resume(text), text
+    for text in ("what about friday", "no", "stop"):
+        assert not clf.is_resume(text), text
+
+
+def test_phrase_file_ships_in_the_package():
+    book = PhraseBook.load("en")
+    assert book.language == "en"
+    assert ("uh", "huh") in book.backchannels
+    assert ("no",) in book.phrases[T.CORRECTION]
+
+
+def test_one_word_cut_phrases_never_open_a_backchannel(clf):
+    """Keeps "no", "stop", "wait" decisive on their own: none starts a backchannel phrase."""
+    for kind, phrases in clf.phrases.phrases.items():
+        for phrase in phrases:
+            if len(phrase) == 1:
+                assert not clf.could_be_backchannel(phrase), (kind, phrase)
+
+
+def test_unknown_language_names_the_fix():
+    with pytest.raises(ConfigError, match="language"):
+        InterruptionClassifier.from_language("xx")
+
+
+def test_malformed_phrase_table_is_refused():
+    with pytest.raises(ConfigError, match="list of strings"):
+        PhraseBook.from_dict({"backchannel": {"phrases": ["yeah"]}, "correction": {"phrases": "no"}})
