@@ -27,7 +27,7 @@ import pyaudio
 import soxr
 
 from bargein.audio.alsa_quiet import open_pyaudio, portaudio_lock
-from bargein.audio.devices import DeviceInfo, find_device
+from bargein.audio.devices import DeviceInfo, find_device, open_error
 from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 from bargein.audio.reconnect import DeviceKeeper
 from bargein.audio.settings import AudioSettings
@@ -154,6 +154,7 @@ class _MicLink:
     def __init__(self, mic: Microphone) -> None:
         settings = mic.settings
         pa = open_pyaudio()
+        device: DeviceInfo | None = None
         try:
             with portaudio_lock:
                 device = find_device(settings.input_device, "input", pa)
@@ -179,11 +180,11 @@ class _MicLink:
         except (OSError, ValueError) as exc:
             with portaudio_lock:
                 pa.terminate()
-            if isinstance(exc, AudioDeviceError):
+            if isinstance(exc, AudioDeviceError) or device is None:
                 raise
-            raise AudioDeviceError(f"cannot open the input device: {exc}") from exc
+            raise open_error(device, "input", exc) from exc
         self.pa = pa
-        self.device: DeviceInfo = device
+        self.device = device
         self._mic = mic
         self._stall_s = mic.stall_s
         self._seen_blocks = mic._blocks_in

@@ -40,6 +40,26 @@ class DeviceInfo:
         return f"#{self.index} {self.name!r} ({self.host_api})"
 
 
+_PA_BUSY = -9985  # paDeviceUnavailable: ALSA said EBUSY / the device vanished
+_PA_INVALID_DEVICE = -9996
+_PA_FORMAT_ERRORS = {-9997: "sample rate", -9998: "channel count", -9994: "sample format"}
+
+
+def open_error(device: DeviceInfo, kind: Kind, exc: Exception) -> AudioDeviceError:
+    """One clear line for a PortAudio error raised while opening ``device``."""
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    key = "input_device" if kind == "input" else "output_device"
+    if code == _PA_BUSY:
+        why = "busy or unplugged (another program may hold it: `fuser -v /dev/snd/*`)"
+    elif code == _PA_INVALID_DEVICE:
+        why = "gone (unplugged?); waiting for it to come back"
+    elif code in _PA_FORMAT_ERRORS:
+        why = f"refused the {_PA_FORMAT_ERRORS[code]}; check [audio] settings against `bargein devices`"
+    else:
+        why = f"{exc}; check [audio] {key} against `bargein devices`"
+    return AudioDeviceError(f"cannot open {kind} {device.describe()}: {why}")
+
+
 def _info(pa: pyaudio.PyAudio, raw: dict) -> DeviceInfo:
     api = pa.get_host_api_info_by_index(int(raw["hostApi"]))["name"]
     return DeviceInfo(

@@ -18,7 +18,7 @@ import numpy as np
 import pyaudio
 
 from bargein.audio.alsa_quiet import open_pyaudio, portaudio_lock
-from bargein.audio.devices import DeviceInfo, find_device
+from bargein.audio.devices import DeviceInfo, find_device, open_error
 from bargein.audio.playback import PlaybackRing
 from bargein.audio.reconnect import DeviceKeeper
 from bargein.audio.settings import AudioSettings
@@ -80,6 +80,7 @@ class _SpeakerLink:
     def __init__(self, speaker: Speaker) -> None:
         ring, settings = speaker.ring, speaker.settings
         pa = open_pyaudio()
+        device: DeviceInfo | None = None
         try:
             with portaudio_lock:
                 device = find_device(settings.output_device, "output", pa)
@@ -102,11 +103,11 @@ class _SpeakerLink:
         except (OSError, ValueError) as exc:
             with portaudio_lock:
                 pa.terminate()
-            if isinstance(exc, AudioDeviceError):
+            if isinstance(exc, AudioDeviceError) or device is None:
                 raise
-            raise AudioDeviceError(f"cannot open the output device: {exc}") from exc
+            raise open_error(device, "output", exc) from exc
         self.pa = pa
-        self.device: DeviceInfo = device
+        self.device = device
         self._stall_s = speaker.stall_s
         self._seen_dac_s = self.path.last_dac_s
         self._seen_at = time.monotonic()

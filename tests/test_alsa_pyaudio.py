@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 from alsa_sandbox import AlsaSandbox
 
+from bargein.audio.devices import DeviceInfo, open_error
 from bargein.audio.frames import CAPTURE_RATE_HZ
+from bargein.audio.playback import PlaybackRing
+from bargein.audio.speaker import _OutputPath
 
 PRELUDE = """
 import json, logging, sys, threading, time
@@ -125,7 +128,11 @@ settings = AudioSettings(input_device="bargein_mic", input_channels=1, frame_ms=
 mic = Microphone(settings, rate_hz={rate}).start()
 try:
     assert mic.wait_connected(10), logs.lines
-    frames = read_samples(mic, 15_000)
+    frames = []
+    for frame in mic.frames(timeout_s=5.0):
+        frames.append(frame)
+        if len(frames) * 480 >= 15_000:
+            break
 finally:
     mic.close()
 starts, sizes = save_frames(frames, {str(out)!r})
@@ -256,7 +263,7 @@ report(waits=waits, connections=mic.keeper.connections)
     np.testing.assert_array_equal(np.load(out)[:16_000], _ramp(16_000, 11))
 
 
-def test_a_stream_that_dies_is_reopened_and_playback_does_not_notice(sandbox):
+def test_a_dying_stream_is_reopened_without_touching_the_other_direction(sandbox):
     n = 16_000
     sandbox.write_capture(_ramp(n, 5))
     tone = (np.sin(np.arange(n) * 0.05) * 8000).astype(np.int16)
@@ -265,6 +272,7 @@ def test_a_stream_that_dies_is_reopened_and_playback_does_not_notice(sandbox):
     result = run_scenario(
         sandbox,
         f"""
+import shutil
 from bargein.audio.capture import Microphone
 from bargein.audio.playback import PlaybackRing
 from bargein.audio.speaker import Speaker
@@ -286,7 +294,20 @@ try:
     while not ring.position().finished:
         assert time.monotonic() < deadline, ring.position()
         time.sleep(0.01)
-    frames_after = read_samples(mic, 4800)
+    read_samples(mic, 4800)
+    time.sleep(0.2)  # the unpaced stream runs on: the file plugin has flushed the tone
+    shutil.copy({str(sandbox.playback_raw)!r}, {str(sandbox.root / "first.raw")!r})
+    # and the reverse: the speaker's stream dies while the mic keeps delivering
+    speaker.keeper.link.stream.stop_stream()
+    logs.wait_for("speaker lost", timeout_s=10)
+    logs.wait_for("speaker back", timeout_s=10)  # reopening truncates playback.raw
+    read_samples(mic, 4800)
+    ring.enqueue(-np.load({str(sandbox.root / "tone.npy")!r}), 16000, utterance_id=8)
+    ring.end_utterance(8)
+    deadline = time.monotonic() + 10
+    while not (ring.position().utterance_id == 8 and ring.position().finished):
+        assert time.monotonic() < deadline, ring.position()
+        time.sleep(0.01)
     speaker_connections = speaker.keeper.connections
 finally:
     mic.close()
@@ -299,8 +320,53 @@ report(mic_connections=mic.keeper.connections, speaker_connections=speaker_conne
     assert lost == ["WARNING microphone lost: the input stream stopped (device unplugged or failed); retrying in 0.1 s"]
     assert any(line.startswith("INFO microphone back: #") for line in log)
     assert result["mic_connections"] == 2
-    assert result["speaker_connections"] == 1
-    assert not any("speaker lost" in line for line in log)
-    played = sandbox.played()
+    assert result["speaker_connections"] == 2
+    speaker_events = [line for line in log if line.split(" ", 1)[1].startswith("speaker")]
+    assert [e.split(":")[0] for e in speaker_events] == [
+        "INFO speaker open",
+        "WARNING speaker lost",
+        "INFO speaker back",
+    ]
+    # the mic was lost once, before the speaker, and only then
+    assert sum("microphone lost" in line for line in log) == 1
+    assert log.index(lost[0]) < log.index(speaker_events[1])
+    played = np.fromfile(sandbox.root / "first.raw", dtype=np.int16)
     start = int(np.flatnonzero(played == 4321)[0])
     np.testing.assert_array_equal(played[start : start + n], tone)
+    played = sandbox.played()  # after the speaker came back
+    start = int(np.flatnonzero(played == -4321)[0])
+    np.testing.assert_array_equal(played[start : start + n], -tone)
+
+
+def test_stereo_output_path_duplicates_the_ring_into_a_preallocated_buffer():
+    ring = PlaybackRing(16_000, 160)
+    tone = (np.arange(320) * 50 - 8000).astype(np.int16)
+    ring.enqueue(tone, 16_000, utterance_id=1)
+    ring.end_utterance(1)
+    path = _OutputPath(ring, channels=2, latency_s=0.02)
+    first = path.callback(None, 160, {"output_buffer_dac_time": 5.0, "current_time": 4.99}, 0)
+    np.testing.assert_array_equal(first[0][:, 0], tone[:160])
+    np.testing.assert_array_equal(first[0][:, 1], tone[:160])
+    # no DAC time from the host API: current time plus the output latency
+    second = path.callback(None, 160, {"output_buffer_dac_time": 0.0, "current_time": 5.0}, 0)
+    assert second is first  # the same tuple and array every period: nothing made per call
+    np.testing.assert_array_equal(second[0][:, 1], tone[160:])
+    assert path.last_dac_s == pytest.approx(5.02)
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        (-9985, "busy or unplugged"),
+        (-9996, "gone (unplugged?)"),
+        (-9997, "refused the sample rate"),
+        (-9999, "Unanticipated host error; check [audio] output_device against `bargein devices`"),
+    ],
+)
+def test_open_errors_say_what_happened_in_one_line(code, text):
+    device = DeviceInfo(3, "USB Audio (hw:1,0)", "ALSA", 0, 2, 48_000)
+    exc = OSError(code, "Unanticipated host error" if code == -9999 else "whatever")
+    message = str(open_error(device, "output", exc))
+    assert message.startswith("cannot open output #3 'USB Audio (hw:1,0)' (ALSA): ")
+    assert text in message
+    assert "\n" not in message
