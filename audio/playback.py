@@ -123,6 +123,7 @@ class PlaybackRing:
         self._duck_target = 1.0
         self._duck_step = 0.0
         self._cut_limit_idx = 0
+        self._pause_after_cut = False
         self._resume_fade = max(1, round(_RESUME_FADE_MS * rate_hz / 1000.0))
         self._scratch = np.zeros(period_frames, dtype=np.float32)
         self._fade_ramp = np.zeros(period_frames, dtype=np.float32)
@@ -324,11 +325,16 @@ class PlaybackRing:
                 self._fade_step = 0.0
             else:
                 self._mode = _CUTTING
+                self._pause_after_cut = False
                 self._cut_limit_idx = cut_drop_to
                 self._fade_step = -1.0 / cut_fade if cut_fade > 0 else -2.0
+        if pause_fade >= 0 and self._mode == _CUTTING:
+            self._pause_after_cut = True
         elif pause_fade >= 0 and self._mode == _PLAY:
             self._mode = _PAUSING
             self._fade_step = -1.0 / pause_fade if pause_fade > 0 else -2.0
+        if resume and self._mode == _CUTTING:
+            self._pause_after_cut = False
         elif resume and self._mode in (_PAUSING, _PAUSED):
             self._mode = _PLAY
             self._fade_step = 1.0 / self._resume_fade
@@ -366,17 +372,13 @@ class PlaybackRing:
             if fade_ends_at >= 0 and (fade_ends_at < n_out or self._fade_gain <= 0.0):
                 if self._mode == _CUTTING:
                     read_idx = max(read_idx, self._cut_limit_idx)
-                    self._mode = _PLAY
-                    self._fade_gain = 1.0
-                    self._fade_step = 0.0
+                    self._finish_cut()
                 elif self._mode == _PAUSING:
                     self._mode = _PAUSED
                     self._fade_gain = 0.0
                     self._fade_step = 0.0
             elif self._mode == _CUTTING and n < n_out and read_idx >= self._cut_limit_idx:
-                self._mode = _PLAY
-                self._fade_gain = 1.0
-                self._fade_step = 0.0
+                self._finish_cut()
             if n < n_out and self._mode == _PLAY and open_utterance and cut_fade < 0:
                 self.underruns += 1
         if n < n_out:
@@ -390,6 +392,15 @@ class PlaybackRing:
             self._hist_n[slot] = n
             self._hist_out[slot] = n_out
             self._hist_count += 1
+
+    def _finish_cut(self) -> None:
+        """The cut's fade is over: silence, ready for the next utterance (or held if paused)."""
+        if self._pause_after_cut:
+            self._mode, self._fade_gain = _PAUSED, 0.0
+        else:
+            self._mode, self._fade_gain = _PLAY, 1.0
+        self._fade_step = 0.0
+        self._pause_after_cut = False
 
     def _copy_from_ring(self, read_idx: int, n: int) -> None:
         slot = read_idx % self._capacity

@@ -99,6 +99,21 @@ def test_cut_while_paused_drops_the_queued_audio():
     assert ring.position().queued_s == 0.0
 
 
+def test_pause_right_after_a_cut_holds_the_next_utterance_until_resume():
+    ring = PlaybackRing(RATE_HZ, PERIOD)
+    ring.enqueue(tone(1.0), RATE_HZ, utterance_id=1)
+    play(ring, 3)
+    ring.cut()
+    ring.pause()
+    ring.enqueue(ramp_signal(0.2), RATE_HZ, utterance_id=2)
+    held = play(ring, 10, first_period=3)
+    assert not held[FADE:].any()
+    assert ring.position().paused and ring.position().queued_s == pytest.approx(0.2)
+    ring.resume()
+    resumed = play(ring, 5, first_period=13)
+    np.testing.assert_array_equal(resumed[FADE:], as_int16(ramp_signal(0.2))[FADE : 5 * PERIOD])
+
+
 def test_duck_lowers_rms_by_the_db_asked_and_unduck_restores_it():
     ring = PlaybackRing(RATE_HZ, PERIOD)
     ring.enqueue(tone(2.0), RATE_HZ, utterance_id=1)
