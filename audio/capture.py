@@ -267,7 +267,8 @@ class Microphone:
         self.settings = settings
         self.rate_hz = rate_hz
         self.stall_s = stall_s
-        self._queue: queue.Queue = queue.Queue(maxsize=max(2, round(queue_s * 1000 / settings.frame_ms)))
+        max_blocks = max(2, round(queue_s * 1000 / settings.frame_ms))
+        self._queue: queue.Queue = queue.Queue(maxsize=max_blocks)
         self._blocks_in = 0
         self._dropped_blocks = 0
         self._ready: deque[AudioFrame] = deque()

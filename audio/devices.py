@@ -54,7 +54,10 @@ def open_error(device: DeviceInfo, kind: Kind, exc: Exception) -> AudioDeviceErr
     elif code == _PA_INVALID_DEVICE:
         why = "gone (unplugged?); waiting for it to come back"
     elif code in _PA_FORMAT_ERRORS:
-        why = f"refused the {_PA_FORMAT_ERRORS[code]}; check [audio] settings against `bargein devices`"
+        why = (
+            f"refused the {_PA_FORMAT_ERRORS[code]}; check [audio] settings against "
+            "`bargein devices`"
+        )
     else:
         why = f"{exc}; check [audio] {key} against `bargein devices`"
     return AudioDeviceError(f"cannot open {kind} {device.describe()}: {why}")

@@ -125,7 +125,8 @@ class DeviceKeeper:
             else:
                 self.connections += 1
                 self._connected.set()
-                log.info("%s %s: %s", self.what, "back" if was_open else "open", self._link.description)
+                state = "back" if was_open else "open"
+                log.info("%s %s: %s", self.what, state, self._link.description)
                 was_open = True
                 last_reason = None
                 wait_s = self._backoff_start_s

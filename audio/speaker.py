@@ -33,7 +33,9 @@ def speaker_format(settings: AudioSettings) -> tuple[int, int]:
     The rate is ``[audio] output_rate_hz``, or the output device's default rate; the
     period is ``period_ms`` at that rate.
     """
-    rate_hz = settings.output_rate_hz or find_device(settings.output_device, "output").default_rate_hz
+    rate_hz = settings.output_rate_hz
+    if not rate_hz:
+        rate_hz = find_device(settings.output_device, "output").default_rate_hz
     return rate_hz, max(1, rate_hz * settings.period_ms // 1000)
 
 
@@ -85,7 +87,8 @@ class _SpeakerLink:
             with portaudio_lock:
                 device = find_device(settings.output_device, "output", pa)
                 channels = _channels_to_open(pa, device, ring.rate_hz)
-                latency_s = float(pa.get_device_info_by_index(device.index)["defaultLowOutputLatency"])
+                raw = pa.get_device_info_by_index(device.index)
+                latency_s = float(raw["defaultLowOutputLatency"])
                 self.path = _OutputPath(ring, channels, latency_s)
                 self.stream = pa.open(
                     format=pyaudio.paInt16,

@@ -193,7 +193,8 @@ def test_bargein_devices_lists_the_sandbox_devices_and_defaults(sandbox):
     assert proc.returncode == 0, proc.stderr
     assert "ALSA lib" not in proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0].split() == ["index", "in_ch", "out_ch", "rate_hz", "default", "host_api", "name"]
+    header = ["index", "in_ch", "out_ch", "rate_hz", "default", "host_api", "name"]
+    assert lines[0].split() == header
     rows = {line.split()[-1]: line.split() for line in lines[1:] if line.strip() and line[0] == " "}
     assert rows["default"][4] == "in,out"
     assert rows["default"][5] == "ALSA"
@@ -258,7 +259,10 @@ report(waits=waits, connections=mic.keeper.connections)
     first = [line for line in result["log"] if "microphone" in line][0]
     assert first.startswith("WARNING microphone unavailable: no input device matches 'late_mic'")
     assert first.endswith("; retrying in 0.1 s")  # 0.05 s, printed with one decimal
-    assert any(line.startswith("INFO microphone open: #") and "'late_mic'" in line for line in result["log"])
+    assert any(
+        line.startswith("INFO microphone open: #") and "'late_mic'" in line
+        for line in result["log"]
+    )
     assert result["connections"] == 1
     np.testing.assert_array_equal(np.load(out)[:16_000], _ramp(16_000, 11))
 
@@ -317,7 +321,10 @@ report(mic_connections=mic.keeper.connections, speaker_connections=speaker_conne
     )
     log = result["log"]
     lost = [line for line in log if "microphone lost" in line]
-    assert lost == ["WARNING microphone lost: the input stream stopped (device unplugged or failed); retrying in 0.1 s"]
+    assert lost == [
+        "WARNING microphone lost: the input stream stopped (device unplugged or failed); "
+        "retrying in 0.1 s"
+    ]
     assert any(line.startswith("INFO microphone back: #") for line in log)
     assert result["mic_connections"] == 2
     assert result["speaker_connections"] == 2

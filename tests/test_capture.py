@@ -137,7 +137,7 @@ def test_alsa_and_jack_chatter_is_silenced_at_the_source():
     assert "ALSA lib" in plain and "bargein_no_such_pcm" in plain  # the control shows it
     assert "jack" in plain.lower()  # no JACK server here: libjack complains without us
     quiet = _stderr_of(
-        "from bargein.audio.alsa_quiet import open_pyaudio, suppressed_counts\n"
+        "from bargein.audio.alsa_quiet import open_pyaudio\n"
         "pa = open_pyaudio()"
     )
     assert "ALSA lib" not in quiet
