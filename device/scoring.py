@@ -148,7 +148,8 @@ def _ms(later_s: float | None, earlier_s: float | None) -> float | None:
     return round((later_s - earlier_s) * 1000.0, 1)
 
 
-def _causes(events: Sequence[SimEvent]) -> list[Cause]:
+def causes_of(events: Sequence[SimEvent]) -> list[Cause]:
+    """Every true user clip and button press of a run, by onset."""
     causes = [
         Cause("user", int(e["clip"]), float(e["onset_s"]), float(e["end_s"]), str(e["text"]))
         for e in of_kind(events, "truth_user")
@@ -184,7 +185,7 @@ def _settled_type(events: Sequence[SimEvent], stop_event: SimEvent, cause: Cause
 
 def find_stops(events: Sequence[SimEvent]) -> list[Stop]:
     """The interruptions that stopped the appliance, first to last."""
-    causes = _causes(events)
+    causes = causes_of(events)
     raw = [e for e in events if e.kind in ("cut", "cancel")
            or (e.kind == "interruption" and e.get("handled") in STOP_HANDLING)]
     merged: list[tuple[SimEvent, Cause | None]] = []
@@ -295,7 +296,7 @@ def score_scenario(scenario: Scenario, events: Sequence[SimEvent]) -> ScenarioSc
         elif first.cause.is_noise:
             notes.append(f"stopped at {first.t_s:.3f} s on a noise (clip {first.cause.index})")
     else:
-        spoken = [c for c in _causes(events) if c.source == "user"]
+        spoken = [c for c in causes_of(events) if c.source == "user"]
         detect_from = next((c for c in spoken if not c.is_noise), spoken[0] if spoken else None)
 
     detect_ms = None
