@@ -143,3 +143,12 @@ def test_status_led_shows_each_state(mock_factory):
 
 def test_no_led_configured():
     assert open_status_led(ButtonSettings(led_pin=-1)) is None
+
+
+def test_perf_figures_quick_are_present_and_finite():
+    from bargein.device import machine_perf
+
+    figures = machine_perf.figures(quick=True)
+    assert set(figures) >= {"button_cut_ms_p50", "button_cut_ms_p95"}
+    assert all(np.isfinite(v) and v > 0 for v in figures.values())
+    assert figures["button_cut_ms_p50"] <= figures["button_cut_ms_p95"]
