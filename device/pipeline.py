@@ -1,0 +1,503 @@
+"""One pipeline for real devices and the virtual room.
+
+The loop that owns the state machine is :meth:`Pipeline.process_frame`: each
+capture frame goes through the VAD (with a pre-roll buffer so an interruption is
+recognised from its first syllable), then the recognizer's results, the speech
+chunks synthesis finished, the playback position and the agent's sentences are
+turned into machine events; the machine's actions are carried out on the playback
+ring (duck, cut, pause, resume), the speech engine and the agent. Which world it
+runs in is decided only by what feeds it frames and what drives the ring.
+
+Engines plug in behind small seams so the daemon can use worker threads while the
+benchmark runs everything on the loop's thread in virtual time:
+
+- :class:`Recognition`: ``begin`` / ``feed`` / ``end`` the audio of an utterance,
+  ``poll(now_s)`` its results (Vosk on a worker, Vosk inline, or the oracle);
+- :class:`SpeechEngine`: ``say`` sentences of an utterance, ``cancel``, ``poll`` the
+  chunks ready (Piper on a worker, or inline with a cache);
+- :class:`AgentRunner`: run an agent's reply stream and hand back its sentences.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from bargein.agent.base import Agent, ReplyStream
+from bargein.agent.conversation import Conversation, Interruption
+from bargein.agent.sentences import SentenceSplitter
+from bargein.asr.oracle import OracleRecognizer
+from bargein.asr.recognizer import StreamingRecognizer
+from bargein.asr.results import Final, Partial
+from bargein.audio.frames import AudioFrame
+from bargein.audio.playback import PlaybackRing
+from bargein.audio.vad import SpeechEnded as VadEnded
+from bargein.audio.vad import SpeechStarted as VadStarted
+from bargein.audio.vad import VoiceDetector
+from bargein.device import machine as m
+from bargein.device.event_log import InterruptionRecord
+from bargein.tts.normalise import sentences as split_for_tts
+from bargein.tts.speech import SpeechChunk
+from bargein.tts.synth import Synthesizer, render_sentence
+from bargein.tts.voice import Voice
+
+log = logging.getLogger(__name__)
+
+
+class Strategy(Protocol):
+    """Anything that turns machine events into actions: ours, or a baseline."""
+
+    def handle(self, event: m.Event) -> list[m.Action]: ...
+
+
+class Observer(Protocol):
+    """Where the pipeline reports what it perceived and did (sim log, operator log)."""
+
+    def event(self, event: m.Event) -> None: ...
+
+    def action(self, action: m.Action, t_seconds: float) -> None: ...
+
+    def vad(self, started: bool, onset_or_end_s: float, t_seconds: float) -> None: ...
+
+
+class NullObserver:
+    """Reports nothing."""
+
+    def event(self, event: m.Event) -> None:
+        pass
+
+    def action(self, action: m.Action, t_seconds: float) -> None:
+        pass
+
+    def vad(self, started: bool, onset_or_end_s: float, t_seconds: float) -> None:
+        pass
+
+
+# --------------------------------------------------------------------------- recognition
+
+
+class Recognition(Protocol):
+    def begin(self, frames: list[AudioFrame]) -> None: ...
+
+    def feed(self, frame: AudioFrame) -> None: ...
+
+    def end(self, t_seconds: float) -> None: ...
+
+    def poll(self, now_s: float) -> list[Partial | Final]: ...
+
+
+class OracleRecognition:
+    """The benchmark's oracle: ignores audio, releases the scenario's words on time."""
+
+    def __init__(self, oracle: OracleRecognizer) -> None:
+        self.oracle = oracle
+
+    def begin(self, frames: list[AudioFrame]) -> None:
+        pass
+
+    def feed(self, frame: AudioFrame) -> None:
+        pass
+
+    def end(self, t_seconds: float) -> None:
+        pass
+
+    def poll(self, now_s: float) -> list[Partial | Final]:
+        return self.oracle.poll(now_s)
+
+
+class InlineVosk:
+    """Vosk decoding on the loop's thread: deterministic, for the virtual room."""
+
+    def __init__(self, recognizer: StreamingRecognizer) -> None:
+        self.recognizer = recognizer
+        self._out: list[Partial | Final] = []
+
+    def begin(self, frames: list[AudioFrame]) -> None:
+        if frames:
+            self.recognizer.reset(frames[0].t_seconds)
+        for frame in frames:
+            self.feed(frame)
+
+    def feed(self, frame: AudioFrame) -> None:
+        self._out.extend(self.recognizer.accept(frame))
+
+    def end(self, t_seconds: float) -> None:
+        self._out.extend(self.recognizer.finish())
+
+    def poll(self, now_s: float) -> list[Partial | Final]:
+        out, self._out = self._out, []
+        return out
+
+
+# --------------------------------------------------------------------------- speech
+
+
+class SpeechEngine(Protocol):
+    def say(self, text: str, utterance_id: int, last: bool) -> None: ...
+
+    def cancel(self) -> None: ...
+
+    def poll(self) -> list[SpeechChunk]: ...
+
+
+class ThreadedSpeech:
+    """Piper on its worker thread: each utterance is one stream fed sentence by sentence."""
+
+    def __init__(self, synth_factory: Callable[[Callable[[SpeechChunk], None]], Synthesizer]):
+        self._ready: queue.SimpleQueue[SpeechChunk] = queue.SimpleQueue()
+        self.synth = synth_factory(self._ready.put)
+        self._streams: dict[int, object] = {}
+
+    def say(self, text: str, utterance_id: int, last: bool) -> None:
+        stream = self._streams.get(utterance_id)
+        if stream is None:
+            stream = self._streams[utterance_id] = self.synth.open_stream(utterance_id)
+        if text:
+            stream.feed(text + " ")  # type: ignore[attr-defined]
+        if last:
+            stream.end()  # type: ignore[attr-defined]
+            self._streams.pop(utterance_id, None)
+
+    def cancel(self) -> None:
+        self.synth.cancel()
+        self._streams.clear()
+        self.poll()  # drop chunks delivered before the cancel: nothing stale plays
+
+    def poll(self) -> list[SpeechChunk]:
+        out = []
+        while True:
+            try:
+                out.append(self._ready.get_nowait())
+            except queue.Empty:
+                return out
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self.synth.stop(timeout_s)
+
+
+class InlineSpeech:
+    """Piper on the loop's thread, with a cache: the virtual clock waits for synthesis.
+
+    The benchmark runs the same texts under several strategies; the cache makes the
+    audio identical across them and saves the repeated synthesis.
+    """
+
+    _cache: dict[tuple[str, float], tuple[SpeechChunk, ...]] = {}
+
+    def __init__(self, voice: Voice, length_scale: float = 1.0) -> None:
+        self.voice = voice
+        self.length_scale = length_scale
+        self._offsets: dict[int, int] = {}
+        self._index: dict[int, int] = {}
+        self._ready: list[SpeechChunk] = []
+
+    def _render(self, text: str) -> tuple[SpeechChunk, ...]:
+        key = (text, self.length_scale)
+        cached = self._cache.get(key)
+        if cached is None:
+            chunks = []
+            for sentence in split_for_tts(text):
+                chunk_text = text[sentence.char_start:sentence.char_end]
+                chunks.append(render_sentence(self.voice, sentence, 0, 0, 0, chunk_text,
+                                              False, self.length_scale))
+            cached = self._cache[key] = tuple(chunks)
+        return cached
+
+    def say(self, text: str, utterance_id: int, last: bool) -> None:
+        rendered = self._render(text) if text.strip() else ()
+        offset = self._offsets.get(utterance_id, 0)
+        index = self._index.get(utterance_id, 0)
+        for i, chunk in enumerate(rendered):
+            words = tuple(
+                dataclasses.replace(w, start_sample=w.start_sample + offset,
+                                    end_sample=w.end_sample + offset)
+                for w in chunk.words
+            )
+            self._ready.append(SpeechChunk(
+                utterance_id, index, chunk.text, chunk.pcm, chunk.rate_hz, offset, words,
+                last and i == len(rendered) - 1,
+            ))
+            offset += len(chunk.pcm)
+            index += 1
+        if last and not rendered:
+            self._ready.append(SpeechChunk(utterance_id, index, "", np.zeros(0, np.float32),
+                                           self.voice.rate_hz, offset, (), True))
+        self._offsets[utterance_id], self._index[utterance_id] = offset, index
+
+    def cancel(self) -> None:
+        self._ready.clear()
+
+    def poll(self) -> list[SpeechChunk]:
+        out, self._ready = self._ready, []
+        return out
+
+
+# --------------------------------------------------------------------------- agent
+
+
+@dataclass(frozen=True)
+class _AgentSentence:
+    reply_id: int
+    text: str
+    final: bool
+    failed: str | None = None
+
+
+class AgentRunner:
+    """Runs an agent's reply stream and hands its sentences to the loop.
+
+    ``threaded=True`` (the daemon) reads the stream on a worker thread so a slow
+    network never blocks the loop; ``threaded=False`` (the virtual room) reads it
+    on the loop's thread, optionally releasing it only after ``reply_delay_s`` of
+    virtual time, to model a reply that is still being prepared.
+    """
+
+    def __init__(self, agent: Agent, conversation: Conversation, *, threaded: bool = True,
+                 reply_delay_s: float = 0.0) -> None:
+        self.agent = agent
+        self.conversation = conversation
+        self.threaded = threaded
+        self.reply_delay_s = reply_delay_s
+        self._out: queue.SimpleQueue[_AgentSentence] = queue.SimpleQueue()
+        self._stream: ReplyStream | None = None
+        self._thread: threading.Thread | None = None
+        self._held: list[_AgentSentence] = []
+        self._release_s = 0.0
+        self.last_agent = ""
+
+    def start(self, reply_id: int, now_s: float) -> None:
+        self.cancel()
+        stream = self._stream = self.agent.reply(self.conversation)
+        self.last_agent = stream.agent
+        if self.threaded:
+            self._thread = threading.Thread(
+                target=self._pump, args=(stream, reply_id, self._out.put), name="agent",
+                daemon=True,
+            )
+            self._thread.start()
+        else:
+            self._held = []
+            self._release_s = now_s + self.reply_delay_s
+            self._pump(stream, reply_id, self._held.append)
+
+    @staticmethod
+    def _pump(stream: ReplyStream, reply_id: int, put: Callable[[_AgentSentence], None]) -> None:
+        splitter = SentenceSplitter()
+        try:
+            for piece in stream:
+                for sentence in splitter.feed(piece):
+                    put(_AgentSentence(reply_id, sentence, False))
+            if stream.cancelled:
+                return
+            rest = splitter.flush()
+            for sentence in rest[:-1]:
+                put(_AgentSentence(reply_id, sentence, False))
+            put(_AgentSentence(reply_id, rest[-1] if rest else "", True))
+        except Exception as exc:  # the agent's boundary: the loop says a notice instead
+            log.exception("agent reply %d failed", reply_id)
+            put(_AgentSentence(reply_id, "", True, failed=f"{type(exc).__name__}: {exc}"))
+
+    def cancel(self) -> None:
+        if self._stream is not None:
+            self._stream.cancel()
+            self._stream = None
+        self._held = []
+
+    def poll(self, now_s: float) -> list[_AgentSentence]:
+        out = []
+        if self._held and now_s >= self._release_s:
+            out, self._held = self._held, []
+        while True:
+            try:
+                out.append(self._out.get_nowait())
+            except queue.Empty:
+                return out
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+def interruption_for_agent(record: InterruptionRecord) -> Interruption:
+    """The conversation's view of an interruption record."""
+    return Interruption(
+        type=record.type,
+        user_words=record.user_text,
+        heard_text=" ".join(record.words_heard),
+        cut_word=record.word_cut or "",
+        unplayed_text=" ".join(record.words_unplayed),
+        progress_pct=record.progress_pct,
+    )
+
+
+class Pipeline:
+    """Capture frames in; voice, records and agent requests out."""
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        ring: PlaybackRing,
+        vad: VoiceDetector,
+        recognition: Recognition,
+        speech: SpeechEngine,
+        agents: AgentRunner,
+        *,
+        observer: Observer | None = None,
+        preroll_ms: int = 500,
+        on_interruption: Callable[[InterruptionRecord], None] | None = None,
+        echo_filter: Callable[[AudioFrame], AudioFrame] | None = None,
+    ) -> None:
+        self.strategy = strategy
+        self.ring = ring
+        self.vad = vad
+        self.recognition = recognition
+        self.speech = speech
+        self.agents = agents
+        self.observer = observer or NullObserver()
+        self.on_interruption = on_interruption
+        self.echo_filter = echo_filter
+        self._preroll: collections.deque[AudioFrame] = collections.deque()
+        self._preroll_s = preroll_ms / 1000.0
+        self._in_speech = False
+        self._finished_reported: set[int] = set()
+        self._button_presses: queue.SimpleQueue[tuple[str, float]] = queue.SimpleQueue()
+        self._queued_words: dict[int, list[str]] = {}
+        self._spoken: dict[int, list[str]] = {}
+        self.muted = False
+        self.state = "idle"
+        self.interruptions: list[InterruptionRecord] = []
+
+    # -- inputs from other threads ---------------------------------------------------
+
+    def button_pressed(self, t_seconds: float) -> None:
+        """The button's callback already cut the ring; tell the machine at the next frame."""
+        self._button_presses.put(("press", t_seconds))
+
+    def button_held(self, t_seconds: float) -> None:
+        self._button_presses.put(("hold", t_seconds))
+
+    # -- the loop body -----------------------------------------------------------------
+
+    def handle(self, event: m.Event) -> None:
+        """Feed one event to the strategy and carry out its actions."""
+        self.observer.event(event)
+        for action in self.strategy.handle(event):
+            self.observer.action(action, event.t_seconds)
+            self._apply(action, event.t_seconds)
+
+    def process_frame(self, frame: AudioFrame) -> None:
+        """One capture frame: VAD, recognition, synthesis, playback, agent, time."""
+        now = frame.end_s
+        while True:
+            try:
+                kind, t_press = self._button_presses.get_nowait()
+            except queue.Empty:
+                break
+            self.handle(m.ButtonPressed(t_press) if kind == "press" else m.ButtonHeld(t_press))
+        if self.echo_filter is not None:
+            frame = self.echo_filter(frame)
+        self._preroll.append(frame)
+        while self._preroll and self._preroll[0].end_s < now - self._preroll_s:
+            self._preroll.popleft()
+        if not self.muted:
+            self._run_vad(frame, now)
+        for result in self.recognition.poll(now):
+            if isinstance(result, Partial):
+                self.handle(m.PartialTranscript(result.text, now))
+            else:
+                self.handle(m.FinalTranscript(result.text, now))
+        self._drain_speech(now)
+        self._report_position(now)
+        for sentence in self.agents.poll(now):
+            if sentence.failed:
+                self.handle(m.AgentFailed(sentence.failed, now))
+            else:
+                self.handle(m.AgentText(sentence.text, sentence.reply_id, now, sentence.final))
+        self._drain_speech(now)
+        self.handle(m.Tick(now))
+
+    def _run_vad(self, frame: AudioFrame, now: float) -> None:
+        event = self.vad.process(frame)
+        if isinstance(event, VadStarted):
+            self._in_speech = True
+            start = event.onset_s - self._preroll_s
+            self.recognition.begin([f for f in self._preroll if f.end_s > start])
+            self.observer.vad(True, event.onset_s, now)
+            self.handle(m.SpeechStarted(event.onset_s, now))
+        elif self._in_speech:
+            self.recognition.feed(frame)
+        if isinstance(event, VadEnded):
+            self._in_speech = False
+            self.recognition.end(now)
+            self.observer.vad(False, event.end_s, now)
+            self.handle(m.SpeechEnded(event.end_s, now))
+
+    def _drain_speech(self, now: float) -> None:
+        for chunk in self.speech.poll():
+            if len(chunk.pcm):
+                self.ring.enqueue(chunk.pcm, chunk.rate_hz, chunk.utterance_id)
+            if chunk.last:
+                self.ring.end_utterance(chunk.utterance_id)
+            self._queued_words.setdefault(chunk.utterance_id, []).extend(w.text for w in chunk.words)
+            self.handle(m.SpeechChunkQueued.from_chunk(chunk, now))
+
+    def _report_position(self, now: float) -> None:
+        pos = self.ring.position()
+        if pos.utterance_id is None:
+            return
+        self.handle(m.PlaybackPosition(pos.utterance_id, pos.played_s, now, pos.playing))
+        if pos.finished and pos.utterance_id not in self._finished_reported:
+            self._finished_reported.add(pos.utterance_id)
+            spoken = " ".join(self._spoken.get(pos.utterance_id, ()))
+            if spoken:
+                self.agents.conversation.add_assistant(spoken)
+            self.handle(m.PlaybackFinished(pos.utterance_id, now))
+
+    # -- actions -------------------------------------------------------------------------
+
+    def _apply(self, action: m.Action, now: float) -> None:
+        if isinstance(action, m.Duck):
+            self.ring.duck(action.db)
+        elif isinstance(action, m.Unduck):
+            self.ring.unduck()
+        elif isinstance(action, m.Cut):
+            self.ring.cut(action.fade_ms)
+        elif isinstance(action, m.Pause):
+            self.ring.pause()
+        elif isinstance(action, m.Resume):
+            self.ring.resume(action.from_utterance_s)
+        elif isinstance(action, m.Speak):
+            self._spoken.setdefault(action.utterance_id, []).append(action.text)
+            self.speech.say(action.text, action.utterance_id, action.last)
+        elif isinstance(action, m.CancelSpeech):
+            self.speech.cancel()
+        elif isinstance(action, m.CancelAgent):
+            self.agents.cancel()
+        elif isinstance(action, m.SendToAgent):
+            conv = self.agents.conversation
+            record = action.interruption
+            if record is not None and record.words_heard + record.words_unplayed:
+                interruption = interruption_for_agent(record)
+                conv.add_interruption(
+                    Interruption(interruption.type, action.user_text, interruption.heard_text,
+                                 interruption.cut_word, interruption.unplayed_text,
+                                 interruption.progress_pct)
+                )
+            else:
+                conv.add_user(action.user_text)
+            self.agents.start(action.reply_id, now)
+        elif isinstance(action, m.LogInterruption):
+            self.interruptions.append(action.record)
+            if self.on_interruption is not None:
+                self.on_interruption(action.record)
+        elif isinstance(action, m.SetMute):
+            self.muted = action.muted
+        elif isinstance(action, m.StatusChanged):
+            self.state = action.state
