@@ -244,3 +244,71 @@ def test_log_format_errors_name_the_line(tmp_path):
         read_events(path)
     with pytest.raises(SimLogError, match="<events>:1: every line needs t_s"):
         events_from_dicts([{"kind": "duck"}])
+
+
+def test_stop_decided_after_the_last_word_counts_from_its_record():
+    log = SimLogWriter(None)
+    played_words(log, upto=12)  # the whole answer has played by 3.6 s
+    log.write("playback_finished", 3.6, utterance_id=1)
+    log.write("truth_user", 3.3, clip=0, text="stop", onset_s=3.3, end_s=3.6)
+    log.interruption(3.9, {"type": "cancellation", "handled": "cut", "utterance_id": 1,
+                           "words_heard": AGENT.split()})
+    score = score_scenario(scenario("s", "cut", "cancellation"), log.events)
+    assert score.outcome == "cut" and score.correct and score.heard_exact and score.cut_ms is None
+
+
+# --------------------------------------------------------------------------- bench report
+
+SUMMARY_KEYS = {"recall", "false_cut_rate", "type_accuracy", "detect_ms_p50", "detect_ms_p95",
+                "cut_ms_p50", "cut_ms_p95", "button_cut_ms_p95", "heard_exact_rate", "cpu_s_per_audio_s"}
+ROW_KEYS = {"name", "expected", "outcome", "type", "detect_ms", "cut_ms", "heard_exact"}
+
+
+def two_strategies():
+    from bargein.device.bench_report import bench_document
+
+    cut, cont = scenario("cancel-stop", "cut", "cancellation"), scenario("backchannel-yeah", "continue")
+    good = cut_log(["Our", "refund", "policy", "covers"]).events
+    quiet = SimLogWriter(None)
+    played_words(quiet, upto=10)
+    quiet.write("truth_user", 1.0, clip=0, text="yeah", onset_s=1.0, end_s=1.3)
+    naive_cut = SimLogWriter(None)
+    played_words(naive_cut, upto=4)
+    naive_cut.write("truth_user", 1.0, clip=0, text="yeah", onset_s=1.0, end_s=1.3)
+    naive_cut.write("cut", 1.2)
+    naive_cut.write("speaker_silent", 1.21)
+    scores = {
+        "bargein": [score_scenario(cut, good), score_scenario(cont, quiet.events)],
+        "naive-vad": [score_scenario(cut, good), score_scenario(cont, naive_cut.events)],
+    }
+    return bench_document(scores)
+
+
+def test_bench_document_has_the_issue_shape():
+    import json
+
+    document = json.loads(json.dumps(two_strategies()))  # survives JSON as-is
+    assert set(document["strategies"]) == {"bargein", "naive-vad"}
+    for data in document["strategies"].values():
+        assert SUMMARY_KEYS <= set(data["summary"])
+        assert all(ROW_KEYS <= set(row) for row in data["scenarios"])
+    assert document["strategies"]["naive-vad"]["summary"]["false_cut_rate"] == 1.0
+    checks = {c["name"]: c["met"] for c in document["checks"]}
+    assert checks["better than naive-vad"] is True
+    assert checks["false_cut_rate"] is True and checks["recall"] is True
+    assert checks["detect_ms_p95"] is True and checks["button_cut_ms_p95"] is None
+
+
+def test_report_shows_strategies_side_by_side_with_targets(tmp_path):
+    from bargein.device.bench_report import format_report, write_document
+
+    document = two_strategies()
+    text = format_report(document)
+    header = next(line for line in text.splitlines() if line.startswith("scenario"))
+    assert header.index("bargein") < header.index("naive-vad")
+    assert "✗ cut" in text and "✓ cut 405" in text
+    recall_row = next(line for line in text.splitlines() if line.startswith("recall"))
+    assert ">= 0.99" in recall_row and recall_row.rstrip().endswith("met")
+    assert "bargein better than naive-vad (false_cut_rate lower at equal or better recall): yes" in text
+    path = write_document(document, tmp_path / "bench.json")
+    assert path.read_text().startswith("{")
