@@ -47,7 +47,7 @@ say "installing system packages"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq python3-venv python3-dev gcc pkg-config portaudio19-dev libsystemd-dev \
-    libasound2-plugins alsa-utils espeak-ng >/dev/null
+    libasound2-plugins alsa-utils espeak-ng libspeexdsp1 >/dev/null
 
 if ! id "$USER_NAME" >/dev/null 2>&1; then
     say "creating system user $USER_NAME"
