@@ -119,7 +119,9 @@ class PhraseBook:
             table = data.get(kind.value, {})
             phrases[kind] = frozenset(_phrase_list(table, "phrases", f"{where} [{kind.value}]"))
             prefixes[kind] = _phrase_list(table, "prefixes", f"{where} [{kind.value}]")
-        backchannels = _phrase_list(data.get("backchannel", {}), "phrases", f"{where} [backchannel]")
+        backchannels = _phrase_list(
+            data.get("backchannel", {}), "phrases", f"{where} [backchannel]"
+        )
         if not backchannels:
             raise ConfigError(f"{where}: [backchannel] phrases is empty; list at least one")
         limits = data.get("limits", {})
@@ -255,7 +257,7 @@ class InterruptionClassifier:
         return kind
 
     def _in_progress(self, tokens: Tokens) -> bool:
-        """The tokens are a strict prefix of some phrase or prefix (e.g. "never" of "never mind")."""
+        """The tokens are a strict prefix of a phrase or prefix ("never" of "never mind")."""
         n = len(tokens)
         for kind in _CUT_CATEGORIES:
             for phrase in (*self.phrases.phrases[kind], *self.phrases.prefixes[kind]):

@@ -140,7 +140,8 @@ class EventLog:
         """Write one record (stamped with wall time if it has none), then log it."""
         if record.wall_time_s is None:
             record = dataclasses.replace(record, wall_time_s=self._wall_clock())
-        line = (json.dumps(record.to_dict(self.log_transcripts), ensure_ascii=False) + "\n").encode()
+        data = record.to_dict(self.log_transcripts)
+        line = (json.dumps(data, ensure_ascii=False) + "\n").encode()
         assert self._fd is not None, "event log is closed"
         size = os.fstat(self._fd).st_size
         if size and size + len(line) > self.max_bytes:
@@ -164,7 +165,7 @@ class EventLog:
 def log_record(record: InterruptionRecord, log_transcripts: bool = True) -> None:
     """One log line per interruption, its fields as structured ``extra`` (journal fields)."""
     extra = {
-        f"BARGEIN_{key.upper()}": ("" if value is None else json.dumps(value) if isinstance(value, list) else value)
+        f"BARGEIN_{key.upper()}": _journal_value(value)
         for key, value in record.to_dict(log_transcripts).items()
     }
     heard = len(record.words_heard)
@@ -177,6 +178,13 @@ def log_record(record: InterruptionRecord, log_transcripts: bool = True) -> None
     )
 
 
+def _journal_value(value: Any) -> Any:
+    """Journal fields are text: None becomes empty, lists become JSON."""
+    if value is None:
+        return ""
+    return json.dumps(value) if isinstance(value, list) else value
+
+
 def read_records(path: str | os.PathLike[str]) -> Iterator[InterruptionRecord]:
     """The records of one event-log file; a torn or corrupt line is skipped with a warning."""
     with open(path, "rb") as f:
@@ -186,4 +194,6 @@ def read_records(path: str | os.PathLike[str]) -> Iterator[InterruptionRecord]:
             try:
                 yield InterruptionRecord.from_dict(json.loads(raw))
             except (ValueError, KeyError, TypeError) as exc:
-                log.warning("event log %s line %d is torn or corrupt (%s); skipped", path, number, exc)
+                log.warning(
+                    "event log %s line %d is torn or corrupt (%s); skipped", path, number, exc
+                )

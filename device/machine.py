@@ -375,7 +375,9 @@ class BargeinMachine:
         if heard is None and utt is not None:
             heard = utt.heard_at(utt.played_at(t_seconds))
         onset = barge.onset_s if barge else t_seconds
-        silence_ms = None
+        silence_ms = duck_ms = None
+        if barge and barge.duck_t_s is not None:
+            duck_ms = (barge.duck_t_s - onset) * 1000.0
         if barge and barge.cut_t_s is not None:
             silence_ms = (barge.cut_t_s - onset) * 1000.0 + self.settings.fade_ms
         return InterruptionRecord(
@@ -388,7 +390,7 @@ class BargeinMachine:
             word_cut=heard.word_cut if heard else None,
             words_unplayed=heard.words_unplayed if heard else (),
             progress_pct=heard.progress_pct if heard else 0.0,
-            onset_to_duck_ms=(barge.duck_t_s - onset) * 1000.0 if barge and barge.duck_t_s is not None else None,
+            onset_to_duck_ms=duck_ms,
             onset_to_silence_ms=silence_ms,
             speech_ms=self._speech_ms(t_seconds) if barge else 0.0,
             utterance_id=utt.utterance_id if utt else None,
@@ -435,11 +437,9 @@ class BargeinMachine:
             actions.append(Unduck())
         if self._speaking():
             self.state = State.SPEAKING
-        if self._barge is not None and (kind is InterruptionType.BACKCHANNEL or self._barge.had_words):
-            text = self._barge.text
+        if self._barge is not None:
+            text = self._barge.text if self._barge.had_words else ""
             actions.append(LogInterruption(self._record(kind, handling, t_seconds, text)))
-        elif self._barge is not None:
-            actions.append(LogInterruption(self._record(kind, handling, t_seconds)))
         self._barge = None
         self._final_deadline_s = None
 
@@ -547,7 +547,11 @@ class BargeinMachine:
         if self.state in (State.SPEAKING_DUCKED, State.PAUSED):
             barge.decision = self.classifier.classify_partial(tokens, self._speech_ms(ev.t_seconds))
             self._maybe_cut(ev.t_seconds, actions)
-        elif self.state is State.THINKING and tokens and not self.classifier.could_be_backchannel(tokens):
+        elif (
+            self.state is State.THINKING
+            and tokens
+            and not self.classifier.could_be_backchannel(tokens)
+        ):
             # Speech before the reply starts: the pending reply is dropped, the turn grows.
             self._merge_text = self._last_user_text
             self._reply_id = None
@@ -565,9 +569,10 @@ class BargeinMachine:
             barge.had_words = barge.had_words or bool(self.classifier.normalise(text))
         if self.state is State.INTERRUPTED and barge is not None:
             self._settle_after_cut(text, ev.t_seconds, actions)
-        elif self.state in (State.SPEAKING_DUCKED, State.PAUSED, State.SPEAKING) and barge is not None:
+        elif self._speaking() and barge is not None:
             kind = self.classifier.classify_final(text)
-            if kind in CUT_TYPES and self._speech_ms(ev.t_seconds) >= self.settings.min_cut_speech_ms:
+            long_enough = self._speech_ms(ev.t_seconds) >= self.settings.min_cut_speech_ms
+            if kind in CUT_TYPES and long_enough:
                 if self.state is State.SPEAKING:  # a late final after the voice came back
                     actions.append(Duck(self.settings.duck_db))
                     self.state = State.SPEAKING_DUCKED
@@ -613,24 +618,26 @@ class BargeinMachine:
         self._send(f"{earlier} {text}".strip(), record, actions)
 
     def _on_ButtonPressed(self, ev: ButtonPressed, actions: list[Action]) -> None:
-        if self._speaking() or self.state is State.INTERRUPTED:
-            if self.state is not State.INTERRUPTED:
-                barge = self._barge
-                if barge is None:
-                    barge = self._barge = _Barge(onset_s=ev.t_seconds)
-                barge.decision = Decision(InterruptionType.BUTTON, True)
-                self._cut(ev.t_seconds, actions)
-                barge.cut_t_s = ev.t_seconds
-                # The press is the onset: the speaker went quiet one fade after it.
-                onset, barge.onset_s = barge.onset_s, ev.t_seconds
-                record = self._record(InterruptionType.BUTTON, "button", ev.t_seconds)
-                barge.onset_s = onset
-                actions.append(LogInterruption(record))
-                self._pending_record = record
-                self._consumes_remainder = True
+        if self.state is State.INTERRUPTED:
+            return  # already cut; the person's words are on their way
+        if self._speaking():
+            barge = self._barge
+            if barge is None:
+                barge = self._barge = _Barge(onset_s=ev.t_seconds)
+            barge.decision = Decision(InterruptionType.BUTTON, True)
+            self._cut(ev.t_seconds, actions)
+            # The press is the onset: the speaker went quiet one fade after it.
+            onset, barge.onset_s = barge.onset_s, ev.t_seconds
+            record = self._record(InterruptionType.BUTTON, "button", ev.t_seconds)
+            barge.onset_s = onset
+            actions.append(LogInterruption(record))
+            self._pending_record = record
+            self._consumes_remainder = True
             # The person may already be talking: that speech becomes their turn.
             keep = self._barge if self._barge and self._barge.had_words else None
-            self._barge = _Barge(onset_s=keep.onset_s, text=keep.text, had_words=True) if keep else None
+            self._barge = (
+                _Barge(onset_s=keep.onset_s, text=keep.text, had_words=True) if keep else None
+            )
             self._listen_deadline_s = ev.t_seconds + self.settings.listen_timeout_s
             actions.append(StartListening())
             self.state = State.LISTENING
@@ -652,6 +659,13 @@ class BargeinMachine:
         actions.append(SetMute(self.muted))
         log.info("microphone %s by long press", "muted" if self.muted else "unmuted")
         if self.muted:
+            if self.state is State.PAUSED and self._barge and self._utterance:
+                from_s = self._utterance.heard_at(self._barge.pause_at_s or 0.0).resume_from_s
+                actions += [Unduck(), Resume(from_s)]
+            elif self.state is State.SPEAKING_DUCKED:
+                actions.append(Unduck())
+            if self.state in (State.SPEAKING_DUCKED, State.PAUSED):
+                self.state = State.SPEAKING
             self._barge = None
             self._final_deadline_s = None
             if self.state is State.LISTENING:
@@ -755,4 +769,5 @@ class BargeinMachine:
         if self._listen_deadline_s is not None and t >= self._listen_deadline_s:
             self._listen_deadline_s = None
             if self.state is State.LISTENING and self._barge is None:
+                self._pending_record = None
                 self.state = State.IDLE

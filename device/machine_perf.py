@@ -56,7 +56,9 @@ def press_to_silence_ms(presses: int, seed: int = 17) -> tuple[np.ndarray, np.nd
     saved_factory = Device.pin_factory
     Device.pin_factory = MockFactory()
     try:
-        button = ApplianceButton(ButtonSettings(pin=_BUTTON_PIN), lambda: ring.cut(fade_ms), events.append)
+        button = ApplianceButton(
+            ButtonSettings(pin=_BUTTON_PIN), lambda: ring.cut(fade_ms), events.append
+        )
         pin = Device.pin_factory.pin(_BUTTON_PIN)
 
         def press() -> None:

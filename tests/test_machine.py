@@ -486,3 +486,23 @@ def test_a_final_that_takes_back_the_cut_finishes_the_sentence(classifier):
     (speak,) = [a for a in out if isinstance(a, Speak)]  # ... the final says backchannel
     assert speak.text.startswith("lets you return")
     assert room.records()[-1].handling == "resumed_after_false_cut"
+
+
+def test_muting_while_ducked_restores_the_voice(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    room.talk_over((200, "mm"))
+    out = room.feed(ButtonHeld(room.at(0.1)))
+    assert kinds(out) == [SetMute, Unduck]
+    assert room.machine.state is State.SPEAKING and room.machine.muted
+    assert room.feed(PartialTranscript("stop", room.at(0.5))) == []
+
+
+def test_button_after_a_voice_cut_changes_nothing(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    room.talk_over((300, "stop"))
+    assert room.machine.state is State.INTERRUPTED
+    assert room.feed(ButtonPressed(room.at(0.1))) == []
+    room.feed(SpeechEnded(room.t, room.at(0.1)), FinalTranscript("stop", room.at(0.1)))
+    assert room.records()[-1].type is InterruptionType.CANCELLATION
