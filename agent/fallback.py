@@ -53,7 +53,7 @@ class FallbackAgent:
         claim = self.local.claims(conversation)
         if claim is not None:
             return claim
-        if self._local_said_last and self.local.expects_follow_up():
+        if self._local_said_last and self.local.expects_follow_up(conversation):
             return "a follow-up to the local agent's answer"
         return None
 

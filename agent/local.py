@@ -163,12 +163,21 @@ class LocalAgent:
             return "the clock is on this device"
         return None
 
-    def expects_follow_up(self) -> bool:
-        """Whether its last answer asked something or confirmed an action."""
+    def expects_follow_up(self, conversation: Conversation) -> bool:
+        """Whether the last user turn answers or amends this agent's last answer.
+
+        True for an interruption of it, a reply to its question or offer, and a
+        correction ("no, fifteen") right after it confirmed an action.
+        """
         last = self._last
-        return last is not None and (
-            last.offers_resume or last.timer_id is not None or last.kind.endswith("ask_length")
-        )
+        if last is None:
+            return False
+        if conversation.pending_interruption is not None:
+            return True
+        if last.offers_resume or last.kind in ("timer_ask_length", "timer_ask_amend"):
+            return True
+        text = normalise(conversation.last_user_text)
+        return last.timer_id is not None and bool(_CORRECTION_PREFIX.match(text))
 
     # --- timers, for the daemon --------------------------------------------------------
 
