@@ -45,7 +45,7 @@ def missing_parts(model_dir: Path) -> list[str]:
     missing = [rel for rel in _REQUIRED_FILES if not (model_dir / rel).is_file()]
     graph = model_dir / "graph"
     has_hclg = (graph / "HCLG.fst").is_file()
-    lookahead = [rel for rel in ("HCLr.fst", "Gr.fst", "disambig_tid.int")]
+    lookahead = ("HCLr.fst", "Gr.fst", "disambig_tid.int")
     if not has_hclg:
         absent = [rel for rel in lookahead if not (graph / rel).is_file()]
         if len(absent) == len(lookahead):
@@ -85,7 +85,7 @@ def load_model(model_dir: Path | str) -> vosk.Model:
         if key in _models:
             return _models[key]
         check_model_dir(key)
-        vosk.SetLogLevel(-1)
+        vosk.SetLogLevel(-2)  # -1 still prints Kaldi warnings (word-align, grammar)
         started_s = time.monotonic()
         try:
             model = vosk.Model(str(key))

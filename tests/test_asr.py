@@ -37,7 +37,8 @@ def model():
 @pytest.fixture(scope="module")
 def sentence(tmp_path_factory) -> np.ndarray:
     """About 3 s of Korean speech after 0.5 s of silence, then 1.5 s of silence."""
-    pcm = espeak_wav("안녕하세요 오늘 날씨가 좋습니다", tmp_path_factory.mktemp("s") / "s.wav", "ko")
+    path = tmp_path_factory.mktemp("s") / "s.wav"
+    pcm = espeak_wav("안녕하세요 오늘 날씨가 좋습니다", path, "ko")
     return _padded(pcm, tail_s=1.5)
 
 

@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         pcm = read_wav_16k_mono(args.wav)
     except (OSError, EOFError, wave.Error) as err:
-        print(f"bargein transcribe: cannot read {args.wav} as a PCM WAV file: {err}", file=sys.stderr)
+        print(f"bargein transcribe: cannot read {args.wav} as a PCM WAV file: {err}",
+              file=sys.stderr)
         return 1
     model = load_model(model_dir)
     recognizers = [StreamingRecognizer(model, partial_words=config.asr.partial_words)]
