@@ -389,7 +389,7 @@ def _same_words(a: str, b: str) -> bool:
 
 
 def _timer_confirmation(timer: Timer) -> str:
-    return f"Timer set for {timer.label}."
+    return f"Timer set for {duration_words(timer.duration_s)}."
 
 
 def _corrected_duration_s(words: str, timer: Timer) -> float | None:

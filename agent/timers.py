@@ -27,7 +27,11 @@ class Timer:
 
     @property
     def label(self) -> str:
-        return duration_words(self.duration_s)
+        """The length as an adjective: "two minute" (as in "your two minute timer")."""
+        words = duration_words(self.duration_s)
+        for unit in ("hour", "minute", "second"):
+            words = words.replace(f"{unit}s", unit)
+        return words
 
     @property
     def ring_message(self) -> str:
