@@ -353,3 +353,22 @@ def test_the_api_key_is_sent_but_never_logged_nor_in_an_error(server, caplog):
     assert caplog.records, "expected log records to check"
     for record in caplog.records:
         assert SECRET not in record.getMessage()
+
+
+def test_bargein_ask_prints_sentences_and_who_answered(server, capsys, monkeypatch, tmp_path):
+    from bargein.device.cli import main
+
+    monkeypatch.setenv("BARGEIN_CONFIG", str(tmp_path / "none.toml"))
+    config = tmp_path / "config.toml"
+    config.write_text("[agent]\nretry_backoff_s = 0.01\n")
+    assert main(["ask", "hi", "--agent", "llm", "--llm-url", server.url, "--model", "m",
+                 "--config", str(config)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["Hello there.", "The answer is forty-two.", "Bye now.", "[answered by: llm]"]
+    assert server.requests[0].body["model"] == "m"
+    server.plan("500")
+    assert main(["ask", "hello", "--agent", "llm", "--llm-url", server.url,
+                 "--config", str(config)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:3] == [FALLBACK_NOTICE, "Hello!", "What can I do for you?"]
+    assert out[3].startswith("[answered by: local, because: the LLM endpoint answered HTTP 500")

@@ -1,0 +1,69 @@
+"""``bargein perf`` figures for the agents: how fast a cancelled LLM stream lets go.
+
+Measured against a scripted streaming chat-completions server on 127.0.0.1 (the one
+the tests use, loaded from the source tree): the time from ``ReplyStream.cancel()``
+to the server seeing the connection close, and to the first token.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import statistics
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+from bargein.agent.conversation import Conversation
+from bargein.agent.llm import LlmAgent
+from bargein.agent.settings import AgentSettings
+
+log = logging.getLogger(__name__)
+
+_SERVER_FILE = Path(__file__).resolve().parents[1] / "tests" / "llm_server.py"
+
+
+def _server_module() -> ModuleType | None:
+    if not _SERVER_FILE.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location("bargein_llm_test_server", _SERVER_FILE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def figures(quick: bool) -> dict[str, float]:
+    """``llm_cancel_close_ms_p50/_max`` and ``llm_first_token_ms_p50`` over N replies."""
+    module = _server_module()
+    if module is None:
+        log.info("agent perf skipped: %s is not installed (source tree only)", _SERVER_FILE)
+        return {}
+    runs = 5 if quick else 50
+    server = module.LlmTestServer().start()
+    server.state.token_interval_s = 0.5
+    agent = LlmAgent(AgentSettings(llm_url=server.url))
+    close_ms: list[float] = []
+    first_ms: list[float] = []
+    try:
+        conversation = Conversation()
+        conversation.add_user("hi")
+        for _ in range(runs):
+            stream = agent.reply(conversation)
+            started_s = time.monotonic()
+            next(iter(stream))
+            first_ms.append((time.monotonic() - started_s) * 1000.0)
+            seen_before = len(server.closed_at_s)
+            cancel_s = time.monotonic()
+            stream.cancel()
+            close_ms.append((server.wait_closed(seen_before, timeout_s=5.0) - cancel_s) * 1000.0)
+    finally:
+        agent.close()
+        server.stop()
+    return {
+        "llm_cancel_close_ms_p50": statistics.median(close_ms),
+        "llm_cancel_close_ms_max": max(close_ms),
+        "llm_first_token_ms_p50": statistics.median(first_ms),
+    }
