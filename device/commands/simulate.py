@@ -1,0 +1,41 @@
+"""``bargein simulate``: one scenario in the virtual room, with its timeline picture."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from bargein.device.scenario import load_scenario
+from bargein.device.scoring import score_scenario
+from bargein.device.simulate import STRATEGIES, run_scenario, write_wav
+from bargein.device.timeline import render_timeline
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("simulate", help="run one scenario in the virtual room")
+    p.add_argument("scenario", type=Path, help="scenario TOML (see tests/scenarios/README.md)")
+    p.add_argument("--out", type=Path, required=True, help="directory for the outputs")
+    p.add_argument("--strategy", default="bargein", choices=STRATEGIES)
+    p.add_argument("--asr-latency-ms", type=float, default=150.0,
+                   help="oracle recognizer: delay from a word's end to its partial")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    args.out.mkdir(parents=True, exist_ok=True)
+    result = run_scenario(scenario, args.strategy, asr_latency_ms=args.asr_latency_ms,
+                          log_path=args.out / "events.jsonl")
+    write_wav(args.out / "speaker.wav", result.speaker, result.rate_hz)
+    write_wav(args.out / "mic.wav", result.mic, 16000)
+    score = score_scenario(scenario, result.events)
+    (args.out / "summary.json").write_text(json.dumps(score.to_json(), indent=2) + "\n")
+    render_timeline(result.speaker.astype("float32") / 32768.0,
+                    result.mic.astype("float32") / 32768.0, 16000, result.events,
+                    args.out / "timeline.png", f"{scenario.name} ({args.strategy})")
+    verdict = "as expected" if score.correct else "NOT as expected"
+    print(f"{scenario.name}: {score.outcome} ({score.type or '-'}), {verdict}; "
+          f"detect {score.detect_ms} ms, silent {score.cut_ms} ms after onset")
+    print(f"wrote {args.out}/speaker.wav mic.wav events.jsonl summary.json timeline.png")
+    return 0

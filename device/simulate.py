@@ -1,0 +1,373 @@
+"""Run a scenario in the virtual room through the real pipeline, in virtual time.
+
+The room, the VAD, the strategy (ours or a baseline), the playback ring and Piper
+are the real ones; only the sound card is virtual and recognition is the oracle
+(or Vosk inline when a model is given). The run writes an event log in the
+:mod:`bargein.device.sim_log` format, which the scorer reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import subprocess
+import tempfile
+import time
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+from bargein.agent.base import ReplyStream
+from bargein.agent.classifier import InterruptionClassifier
+from bargein.agent.conversation import Conversation
+from bargein.agent.local import LocalAgent
+from bargein.asr.oracle import OracleRecognizer, OracleUtterance
+from bargein.audio.frames import CAPTURE_RATE_HZ
+from bargein.audio.settings import VadSettings
+from bargein.audio.vad import VoiceDetector
+from bargein.audio.virtual_room import RoomSettings, VirtualRoom
+from bargein.device import machine as m
+from bargein.device.appliance_settings import BargeinSettings
+from bargein.device.baselines import BASELINES
+from bargein.device.event_log import InterruptionRecord
+from bargein.device.pipeline import AgentRunner, InlineSpeech, OracleRecognition, Pipeline, Strategy
+from bargein.device.scenario import Scenario, UserClip, resolve_at_s
+from bargein.device.sim_log import SimLogWriter
+from bargein.tts.voice import Voice, load_voice
+
+log = logging.getLogger(__name__)
+
+STRATEGIES = ("bargein", "seed", "livekit-defaults", "naive-vad")
+OPENING_QUESTION = "tell me about it"
+SILENT_LEVEL = 40  # int16: below this the speaker counts as silent (about -58 dBFS)
+TAIL_S = 1.5  # keep running this long after everything is over
+
+
+def make_strategy(name: str, settings: BargeinSettings | None = None) -> Strategy:
+    """A fresh strategy by name."""
+    if name == "bargein":
+        settings = settings or BargeinSettings()
+        return m.BargeinMachine(settings, InterruptionClassifier.from_language(settings.language))
+    if name in BASELINES:
+        return BASELINES[name]()
+    raise ValueError(f"unknown strategy {name!r}; use one of {', '.join(STRATEGIES)}")
+
+
+# --------------------------------------------------------------------------- user audio
+
+_CLIP_CACHE: dict[tuple[str, str, int | None], np.ndarray] = {}
+
+
+def espeak_pcm(text: str, voice: str = "en-us", speed_wpm: int | None = None) -> np.ndarray:
+    """espeak-ng speech at 16 kHz as float32 (cached per text, voice and speed)."""
+    key = (text, voice, speed_wpm)
+    if key not in _CLIP_CACHE:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "clip.wav"
+            cmd = ["espeak-ng", "-v", voice, "-w", str(path)]
+            if speed_wpm:
+                cmd += ["-s", str(speed_wpm)]
+            subprocess.run(cmd + [text], check=True, capture_output=True, timeout=30)
+            _CLIP_CACHE[key] = read_wav_16k(path)
+    return _CLIP_CACHE[key]
+
+
+def read_wav_16k(path: Path) -> np.ndarray:
+    """A WAV file (any rate, 16-bit) as 16 kHz mono float32."""
+    with wave.open(str(path), "rb") as wav:
+        rate, channels = wav.getframerate(), wav.getnchannels()
+        data = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+    pcm = data.reshape(-1, channels).mean(axis=1).astype(np.float32) / 32768.0
+    return soxr.resample(pcm, rate, CAPTURE_RATE_HZ) if rate != CAPTURE_RATE_HZ else pcm
+
+
+def voiced_span(pcm: np.ndarray, rate_hz: int = CAPTURE_RATE_HZ) -> tuple[float, float]:
+    """Start and end (seconds into the clip) of its active part: 5 ms blocks above -40 dB of peak."""
+    block = rate_hz // 200
+    n = len(pcm) // block
+    if n == 0:
+        return 0.0, len(pcm) / rate_hz
+    power = (pcm[: n * block].reshape(n, block) ** 2).mean(axis=1)
+    loud = np.nonzero(power > power.max() * 1e-4)[0]
+    return loud[0] * block / rate_hz, (loud[-1] + 1) * block / rate_hz
+
+
+def user_clip_audio(clip: UserClip) -> np.ndarray:
+    if clip.audio is not None:
+        return read_wav_16k(clip.audio)
+    return espeak_pcm(clip.say or clip.text or "", clip.voice, clip.speed_wpm)
+
+
+# --------------------------------------------------------------------------- agents
+
+
+class ScriptedAgent:
+    """Answers the opening question with the scenario's text, then hands over to the local agent."""
+
+    name = "scripted"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.local = LocalAgent(clock=lambda: datetime(2026, 11, 25, 10, 0))
+        self._used = False
+
+    def reply(self, conversation: Conversation) -> ReplyStream:
+        if not self._used:
+            self._used = True
+            return ReplyStream(iter([self.text]), agent=self.name)
+        return self.local.reply(conversation)
+
+
+# --------------------------------------------------------------------------- observer
+
+
+class SimObserver:
+    """Writes what the pipeline perceived and did into the simulation log."""
+
+    def __init__(self, writer: SimLogWriter, room: VirtualRoom) -> None:
+        self.writer = writer
+        self.room = room
+        self.state = "idle"
+        self.cut_times: list[tuple[float, int | None]] = []
+        self.utterance_id: int | None = None
+
+    def vad(self, started: bool, onset_or_end_s: float, t_seconds: float) -> None:
+        if started:
+            self.writer.write("speech_started", t_seconds, onset_s=onset_or_end_s)
+        else:
+            self.writer.write("speech_ended", t_seconds, end_s=onset_or_end_s)
+
+    def event(self, event: m.Event) -> None:
+        if isinstance(event, m.PartialTranscript):
+            self.writer.write("partial", event.t_seconds, text=event.text)
+        elif isinstance(event, m.FinalTranscript) and event.t_seconds > 0:
+            self.writer.write("final", event.t_seconds, text=event.text)
+
+    def action(self, action: m.Action, t: float) -> None:
+        w = self.writer
+        if isinstance(action, m.Duck):
+            w.write("duck", t, gain_db=action.db)
+        elif isinstance(action, m.Unduck):
+            w.write("unduck", t)
+        elif isinstance(action, m.Cut):
+            uid = self.room.ring.position().utterance_id
+            w.write("cut", t, utterance_id=uid)
+            self.cut_times.append((t, uid))
+        elif isinstance(action, m.Pause):
+            w.write("pause", t, utterance_id=self.room.ring.position().utterance_id)
+        elif isinstance(action, m.Resume):
+            w.write("resume", t, utterance_id=self.room.ring.position().utterance_id,
+                    from_s=action.from_utterance_s)
+        elif isinstance(action, m.Speak):
+            w.write("speak", t, utterance_id=action.utterance_id, text=action.text)
+        elif isinstance(action, m.CancelAgent) and self.state == "thinking":
+            w.write("cancel", t, reason="speech while thinking")
+        elif isinstance(action, m.LogInterruption):
+            w.interruption(t, _record_fields(action.record))
+        elif isinstance(action, m.StatusChanged):
+            self.state = action.state
+            w.write("state", t, state=action.state)
+
+
+def _record_fields(record: InterruptionRecord) -> dict:
+    data = record.to_dict()
+    data["handled"] = {"button": "cut", "merged": "cut"}.get(record.handling, record.handling)
+    return data
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class SimResult:
+    """One scenario run under one strategy."""
+
+    scenario: Scenario
+    strategy: str
+    events: list
+    speaker: np.ndarray
+    mic: np.ndarray
+    rate_hz: int
+    interruptions: list[InterruptionRecord] = field(default_factory=list)
+
+
+class _WordTracker:
+    """Turns playback positions into ``word_played`` events (what really came out)."""
+
+    def __init__(self) -> None:
+        self.words: dict[int, list] = {}
+        self.rate: dict[int, int] = {}
+        self.reported: dict[int, int] = {}
+        self.first_sample_s: dict[int, float] = {}
+
+    def queued(self, chunk_event: m.SpeechChunkQueued) -> None:
+        self.words.setdefault(chunk_event.utterance_id, []).extend(chunk_event.words)
+        self.rate[chunk_event.utterance_id] = chunk_event.rate_hz
+
+    def update(self, writer: SimLogWriter, uid: int | None, played_s: float, t_point: float) -> None:
+        if uid is None or uid not in self.words:
+            return
+        if played_s > 0 and uid not in self.first_sample_s:
+            self.first_sample_s[uid] = t_point - played_s
+        rate = self.rate[uid]
+        words = self.words[uid]
+        i = self.reported.get(uid, 0)
+        while i < len(words) and words[i].end_sample / rate <= played_s + 1e-9:
+            w = words[i]
+            writer.write("word_played", t_point - (played_s - w.end_sample / rate),
+                         text=w.text, start_s=t_point - (played_s - w.start_sample / rate),
+                         end_s=t_point - (played_s - w.end_sample / rate),
+                         utterance_id=uid, index=i, complete=True)
+            i += 1
+        self.reported[uid] = i
+
+
+def run_scenario(
+    scenario: Scenario,
+    strategy_name: str = "bargein",
+    *,
+    voice: Voice | None = None,
+    asr_latency_ms: float = 150.0,
+    log_path: Path | None = None,
+    settings: BargeinSettings | None = None,
+    max_s: float = 90.0,
+) -> SimResult:
+    """Run one scenario under one strategy; return its events and recordings."""
+    cpu0 = time.process_time()
+    voice = voice or load_voice()
+    settings = settings or BargeinSettings()
+    room = VirtualRoom(RoomSettings(
+        echo_gain_db=scenario.room.echo_gain_db, echo_delay_ms=scenario.room.echo_delay_ms,
+        reverb_ms=scenario.room.reverb_ms, noise_db=scenario.room.noise_db,
+        seed=sum(map(ord, scenario.name)), frame_ms=30,
+    ))
+    writer = SimLogWriter(log_path)
+    writer.write("run", 0.0, scenario=scenario.name, strategy=strategy_name,
+                 rate_hz=CAPTURE_RATE_HZ, asr="oracle", asr_latency_ms=asr_latency_ms)
+    observer = SimObserver(writer, room)
+    strategy = make_strategy(strategy_name, settings)
+    oracle_utts: list[OracleUtterance] = []
+    oracle = OracleRecognizer(oracle_utts, asr_latency_ms / 1000.0)
+    agents = AgentRunner(ScriptedAgent(scenario.agent.text), Conversation(), threaded=False,
+                         reply_delay_s=scenario.agent.first_sample_s)
+    pipeline = Pipeline(
+        strategy, room.ring, VoiceDetector(VadSettings()), OracleRecognition(oracle),
+        InlineSpeech(voice), agents, observer=observer, preroll_ms=settings.preroll_ms,
+    )
+    tracker = _WordTracker()
+    original_handle = pipeline.handle
+
+    def handle(event: m.Event) -> None:
+        if isinstance(event, m.SpeechChunkQueued):
+            tracker.queued(event)
+        original_handle(event)
+
+    pipeline.handle = handle  # type: ignore[method-assign]
+
+    # Everything that is timed against the first utterance's words waits for its spans.
+    placed = False
+    pending_users = list(scenario.users)
+    pending_buttons = list(scenario.buttons)
+    last_event_s = 0.0
+
+    def place_all(first_uid: int, start_s: float) -> float:
+        rate = tracker.rate[first_uid]
+        spans = [(start_s + w.start_sample / rate, start_s + w.end_sample / rate)
+                 for w in tracker.words[first_uid]]
+        latest = 0.0
+        for clip in pending_users:
+            at_s = resolve_at_s(clip, spans)
+            pcm = user_clip_audio(clip)
+            room.add_clip(pcm, CAPTURE_RATE_HZ, at_s, clip.level_db)
+            on, off = voiced_span(pcm)
+            writer.write("truth_user", at_s + on, clip=clip.index, text=clip.transcript,
+                         onset_s=at_s + on, end_s=at_s + off, level_db=clip.level_db)
+            oracle_utts.append(OracleUtterance(clip.transcript, at_s + on, at_s + off))
+            latest = max(latest, at_s + off)
+        for press in pending_buttons:
+            at_s = resolve_at_s(press, spans)
+            writer.write("truth_button", at_s, at_s=at_s, hold_ms=press.hold_ms)
+
+            def press_now(t: float = at_s) -> None:
+                room.ring.cut(settings.fade_ms)  # the gpiozero callback's direct cut
+                pipeline.button_pressed(t)
+
+            room.call_at(at_s, press_now)
+            latest = max(latest, at_s)
+        oracle.__init__(oracle_utts, asr_latency_ms / 1000.0)  # re-sort the released words
+        return latest
+
+    if scenario.room.tv_db is not None and scenario.room.tv_text:
+        tv = espeak_pcm(scenario.room.tv_text, scenario.room.tv_voice)
+        for k in range(int(max_s / max(0.5, len(tv) / CAPTURE_RATE_HZ)) + 1):
+            room.add_clip(tv, CAPTURE_RATE_HZ, k * len(tv) / CAPTURE_RATE_HZ, scenario.room.tv_db)
+
+    pipeline.handle(m.FinalTranscript(OPENING_QUESTION, 0.0))
+    while room.now_s < max_s:
+        frame = room.step()
+        pipeline.process_frame(frame)
+        pos = room.ring.position()
+        if pos.utterance_id is not None:
+            tracker.update(writer, pos.utterance_id, pos.played_s, pos.t_seconds)
+        if not placed and tracker.words:
+            first_uid = min(tracker.words)
+            # Placed as soon as the first sentence is queued: the whole reply is
+            # synthesized inline, so every word span is known now.
+            start = room.now_s if first_uid not in tracker.first_sample_s else tracker.first_sample_s[first_uid]
+            last_event_s = place_all(first_uid, start)
+            placed = True
+        if scenario.duration_s is not None:
+            if room.now_s >= scenario.duration_s:
+                break
+            continue
+        busy = pipeline.state not in ("idle",) or (pos.playing or pos.queued_s > 0)
+        if placed and not busy and room.now_s > last_event_s + TAIL_S:
+            break
+    end_s = room.now_s
+    speaker = room.speaker_audio()
+    rate = room.speaker_rate_hz
+    for t_cut, uid in observer.cut_times:
+        writer.write("speaker_silent", _silent_after(speaker, rate, t_cut), utterance_id=uid)
+    active = float(np.count_nonzero(np.abs(speaker) > SILENT_LEVEL)) / rate
+    writer.write("end", end_s, cpu_s=time.process_time() - cpu0, audio_s=end_s,
+                 speaker_active_s=active)
+    writer.close()
+    return SimResult(scenario, strategy_name, writer.events, speaker, room.mic_audio(), rate,
+                     list(pipeline.interruptions))
+
+
+def _silent_after(speaker: np.ndarray, rate_hz: int, t_s: float, horizon_s: float = 0.5) -> float:
+    """First time after ``t_s`` from which the speaker stays silent over the horizon."""
+    start = int(t_s * rate_hz)
+    window = np.abs(speaker[start: start + int(horizon_s * rate_hz)].astype(np.int32))
+    loud = np.nonzero(window > SILENT_LEVEL)[0]
+    if len(loud) == 0:
+        return t_s
+    return (start + loud[-1] + 1) / rate_hz
+
+
+def iter_runs(scenarios, strategies, **kwargs) -> Iterator[SimResult]:  # noqa: ANN001
+    """Every scenario under every strategy, sharing one voice."""
+    voice = kwargs.pop("voice", None) or load_voice()
+    for scenario in scenarios:
+        for name in strategies:
+            yield run_scenario(scenario, name, voice=voice, **kwargs)
+
+
+def write_wav(path: Path, pcm: np.ndarray, rate_hz: int) -> None:
+    """int16 mono WAV."""
+    data = pcm if pcm.dtype == np.int16 else np.clip(pcm * 32767, -32768, 32767).astype(np.int16)
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate_hz)
+        wav.writeframes(data.tobytes())
+
+
+def finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
