@@ -60,13 +60,22 @@ class ReplyStream:
 
     def __next__(self) -> str:
         if self._cancelled:
+            self._close_source()
             raise StopIteration
         piece = next(self._pieces)  # StopIteration ends the stream
         with self._lock:
-            if self._cancelled:
-                raise StopIteration
-            self._parts.append(piece)
-            return piece
+            cancelled = self._cancelled
+            if not cancelled:
+                self._parts.append(piece)
+                return piece
+        self._close_source()
+        raise StopIteration
+
+    def _close_source(self) -> None:
+        """In the consumer's thread: let a generator source run its cleanup now."""
+        close = getattr(self._pieces, "close", None)
+        if close is not None:
+            close()
 
     def cancel(self) -> None:
         """Stop the reply now: close the source; nothing more will be yielded."""
