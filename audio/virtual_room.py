@@ -65,6 +65,11 @@ class RoomSettings:
     """Length of each capture frame returned by :meth:`VirtualRoom.step`."""
     output_latency_ms: float = 0.0
     """Time between a speaker period being handed over and it reaching the speaker."""
+    history_s: float = math.inf
+    """Seconds of speaker and mic audio (and of past user clips) kept in memory. The
+    recordings (:meth:`VirtualRoom.speaker_audio`, :meth:`VirtualRoom.mic_audio`) then
+    hold only about the last ``history_s``; the daemon bounds it so a long run stores
+    no audio and does not grow."""
 
 
 @dataclass(frozen=True)
@@ -81,30 +86,41 @@ class PlacedClip:
 
 
 class _Tape:
-    """A growable recording indexed by absolute sample; reads before 0 or past the end are 0."""
+    """A growable recording indexed by absolute sample; reads before 0 or past the end are 0.
 
-    def __init__(self, dtype: type, initial: int) -> None:
-        self._data = np.zeros(initial, dtype=dtype)
+    With ``keep`` samples, the oldest audio is dropped once twice that is held (reads
+    of dropped samples give 0), so the tape stays bounded.
+    """
+
+    def __init__(self, dtype: type, initial: int, keep: int | None = None) -> None:
+        self._data = np.zeros(initial if keep is None else min(initial, 2 * keep), dtype=dtype)
         self.length = 0
+        self._keep = keep
+        self._first = 0  # absolute index of _data[0]
 
     def append(self, samples: np.ndarray) -> None:
+        if self._keep is not None and self.length - self._first + len(samples) > 2 * self._keep:
+            drop = self.length - self._first - self._keep
+            held = self.length - self._first
+            self._data[: held - drop] = self._data[drop:held]
+            self._first += drop
         end = self.length + len(samples)
-        if end > len(self._data):
-            grown = np.zeros(max(end, 2 * len(self._data)), dtype=self._data.dtype)
-            grown[: self.length] = self._data[: self.length]
+        if end - self._first > len(self._data):
+            grown = np.zeros(max(end - self._first, 2 * len(self._data)), dtype=self._data.dtype)
+            grown[: self.length - self._first] = self._data[: self.length - self._first]
             self._data = grown
-        self._data[self.length : end] = samples
+        self._data[self.length - self._first : end - self._first] = samples
         self.length = end
 
     def read(self, start: int, stop: int) -> np.ndarray:
         out = np.zeros(stop - start, dtype=self._data.dtype)
-        lo, hi = max(start, 0), min(stop, self.length)
+        lo, hi = max(start, self._first), min(stop, self.length)
         if hi > lo:
-            out[lo - start : hi - start] = self._data[lo:hi]
+            out[lo - start : hi - start] = self._data[lo - self._first : hi - self._first]
         return out
 
     def all(self) -> np.ndarray:
-        return self._data[: self.length].copy()
+        return self._data[: self.length - self._first].copy()
 
 
 class VirtualRoom:
@@ -128,8 +144,11 @@ class VirtualRoom:
         self._frames_done = 0
         self._periods_done = 0
         self._period_buf = np.zeros(self._period_frames, dtype=np.int16)
-        self._speaker = _Tape(np.int16, 60 * self.speaker_rate_hz)
-        self._mic = _Tape(np.int16, 60 * CAPTURE_RATE_HZ)
+        keep_s = s.history_s if math.isfinite(s.history_s) else None
+        self._speaker = _Tape(np.int16, 60 * self.speaker_rate_hz,
+                              None if keep_s is None else round(keep_s * self.speaker_rate_hz))
+        self._mic = _Tape(np.int16, 60 * CAPTURE_RATE_HZ,
+                          None if keep_s is None else round(keep_s * CAPTURE_RATE_HZ))
         self._clips: list[PlacedClip] = []
         self._rng = np.random.default_rng(s.seed)
         self._noise_rms = 10.0 ** (s.noise_db / 20.0) if math.isfinite(s.noise_db) else 0.0
@@ -205,6 +224,10 @@ class VirtualRoom:
             self._play_period()
         self._run_scheduled(until_s=frame_end_s, inclusive=False)
         self._frames_done += 1
+        history_s = self.settings.history_s
+        if self._clips and math.isfinite(history_s):
+            forget_s = frame_end_s - history_s
+            self._clips = [clip for clip in self._clips if clip.end_s > forget_s]
         if self._mic_unplugged:
             self._mic.append(np.zeros(self._frame_samples, dtype=np.int16))
             raise AudioDeviceError(
