@@ -133,6 +133,10 @@ class VoiceDetector:
     def speaking(self) -> bool:
         return self.segmenter.speaking
 
+    def reset_segment(self) -> None:
+        """Forget the stretch of speech in progress: ongoing speech starts a new one."""
+        self.segmenter.reset()
+
     def is_speech(self, frame: AudioFrame) -> bool:
         """webrtcvad's verdict on one frame, without touching the segmenter."""
         if frame.rate_hz != CAPTURE_RATE_HZ:

@@ -500,4 +500,10 @@ class Pipeline:
         elif isinstance(action, m.SetMute):
             self.muted = action.muted
         elif isinstance(action, m.StatusChanged):
+            if action.state == "speaking" and self.state == "speaking_ducked" and self._in_speech:
+                # The voice came back (backchannel or noise) while the VAD still hears
+                # speech: whatever follows is a new stretch, judged afresh.
+                self.vad.reset_segment()
+                self._in_speech = False
+                self.recognition.end(now)
             self.state = action.state

@@ -117,7 +117,7 @@ class ScriptedAgent:
         self._used = False
 
     def reply(self, conversation: Conversation) -> ReplyStream:
-        if not self._used:
+        if not self._used and self.text:
             self._used = True
             return ReplyStream(iter([self.text]), agent=self.name)
         return self.local.reply(conversation)
@@ -236,6 +236,7 @@ def run_scenario(
     log_path: Path | None = None,
     settings: BargeinSettings | None = None,
     max_s: float = 90.0,
+    opening_question: str = OPENING_QUESTION,
 ) -> SimResult:
     """Run one scenario under one strategy; return its events and recordings."""
     cpu0 = time.process_time()
@@ -307,7 +308,7 @@ def run_scenario(
         for k in range(int(max_s / max(0.5, len(tv) / CAPTURE_RATE_HZ)) + 1):
             room.add_clip(tv, CAPTURE_RATE_HZ, k * len(tv) / CAPTURE_RATE_HZ, scenario.room.tv_db)
 
-    pipeline.handle(m.FinalTranscript(OPENING_QUESTION, 0.0))
+    pipeline.handle(m.FinalTranscript(opening_question, 0.0))
     while room.now_s < max_s:
         frame = room.step()
         pipeline.process_frame(frame)
