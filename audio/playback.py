@@ -23,6 +23,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import soxr
@@ -66,6 +67,16 @@ class PlaybackPosition:
     played_samples: int = 0
     rate_hz: int = 0
     cut: bool = False
+
+
+class ReferenceTap(Protocol):
+    """Receives every period the speaker plays (see :meth:`PlaybackRing.set_reference_tap`).
+
+    ``write`` runs on the device thread inside :meth:`PlaybackRing.read_into`: it must
+    copy into preallocated memory and return, without allocating, logging or waiting.
+    """
+
+    def write(self, period: np.ndarray, dac_time_s: float) -> None: ...
 
 
 class _Utterance:
@@ -138,6 +149,7 @@ class PlaybackRing:
 
         self.underruns = 0
         """Periods where the current utterance was still open but the ring ran dry."""
+        self._reference_tap: ReferenceTap | None = None
 
     # ------------------------------------------------------------------ producer side
 
@@ -286,6 +298,14 @@ class PlaybackRing:
                     target = utt.start_idx + round(max(0.0, from_utterance_s) * self.rate_hz)
                     self._req_seek_idx = target
 
+    def set_reference_tap(self, tap: ReferenceTap | None) -> None:
+        """Hand every period played (after fade and duck) to ``tap``; ``None`` removes it.
+
+        This is the echo reference: the exact samples the speaker played, with the
+        capture-clock time each period reaches the speaker.
+        """
+        self._reference_tap = tap
+
     def _ms_to_samples(self, ms: float) -> int:
         return max(0, round(ms * self.rate_hz / 1000.0))
 
@@ -383,6 +403,9 @@ class PlaybackRing:
                 self.underruns += 1
         if n < n_out:
             out[n:] = 0
+        tap = self._reference_tap
+        if tap is not None:
+            tap.write(out, dac_time_s)
 
         with self._lock:
             self._read_idx = read_idx
