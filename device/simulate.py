@@ -313,7 +313,7 @@ def run_scenario(
         frame = room.step()
         pipeline.process_frame(frame)
         pos = room.ring.position()
-        if pos.utterance_id is not None:
+        if pos.utterance_id is not None and not pos.cut:  # a cut flushes: nothing more plays
             tracker.update(writer, pos.utterance_id, pos.played_s, pos.t_seconds)
         if not placed and tracker.words:
             first_uid = min(tracker.words)
