@@ -119,3 +119,38 @@ class EchoSettings:
         min=-1.0,
         max=1000.0,
     )
+    tail_ms: float = setting(
+        250.0,
+        "Length of the echo canceller's filter: covers the error of the delay estimate "
+        "plus the room's reverberation",
+        unit="ms",
+        min=20.0,
+        max=1000.0,
+    )
+    residual_suppress_db: float = setting(
+        40.0,
+        "Residual echo suppression after the adaptive filter (speex); 0 = the filter alone",
+        unit="dB",
+        min=0.0,
+        max=80.0,
+    )
+    estimate_delay: bool = setting(
+        True,
+        "Measure the speaker-to-mic delay from the audio (cross-correlation of mic and "
+        "reference) so a mis-set latency still converges",
+    )
+    max_delay_ms: float = setting(
+        400.0,
+        "Largest speaker-to-mic delay the estimator searches",
+        unit="ms",
+        min=20.0,
+        max=1000.0,
+    )
+    speech_over_echo_db: float = setting(
+        8.0,
+        "During playback, the echo-cancelled mic must exceed the echo it is expected to "
+        "leave by this much before the VAD may count it as a person",
+        unit="dB",
+        min=0.0,
+        max=30.0,
+    )

@@ -1,0 +1,308 @@
+"""Echo-aware voice detection, and the text guard against the appliance's own words.
+
+:class:`EchoAwareVad` has the interface of :class:`VoiceDetector` and wraps one.
+For each capture frame it takes the speaker reference for that frame
+(:class:`EchoReference`, aligned by the measured delay) and:
+
+* when the speaker has been silent for longer than the canceller's tail, hands
+  the raw frame to the plain detector: exactly the plain VAD;
+* otherwise runs the echo canceller and gives the detector the cleaned frame,
+  with one extra condition: the cleaned frame must be louder, by
+  ``speech_over_echo_db``, than the echo the canceller is expected to leave;
+  a frame the echo explains is unvoiced without webrtcvad seeing it. That expectation is ``leak x reference envelope + noise floor``, where
+  ``leak`` is the largest residual-to-reference ratio seen over the last
+  ``_LEAK_WINDOW_S`` of frames that were not judged to be a person (so it follows
+  the canceller as it converges, and a +6 dB coupling before convergence is just
+  a large leak), and the envelope carries the reference's energy through the
+  room's reverberation. There is no time window in which speech is ignored: a
+  person louder than the echo the canceller leaves is heard from the first frame.
+
+:func:`is_own_echo` is the text-level guard: a partial transcript that matches the
+words the appliance is saying at that moment is its echo, not a person.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import math
+import re
+from collections import deque
+from collections.abc import Sequence
+
+import numpy as np
+import webrtcvad
+
+from bargein.audio.echo_canceller import EchoCanceller, PassThrough, make_canceller
+from bargein.audio.echo_delay import DelayEstimator
+from bargein.audio.echo_reference import EchoReference
+from bargein.audio.frames import AudioFrame
+from bargein.audio.settings import EchoSettings, VadSettings
+from bargein.audio.vad import SpeechEvent, VoiceDetector
+
+log = logging.getLogger(__name__)
+
+_SILENT_DBFS = -65.0
+"""Reference power below this counts as the speaker being silent."""
+_INT16_POWER = 32768.0**2
+_LEAK_WINDOW_S = 2.0
+_LEAK_QUANTILE = 0.9
+_LEAK_START = 10.0 ** (12.0 / 10.0)
+"""Residual-to-reference power ratio assumed before any frame was seen (+12 dB)."""
+_ENVELOPE_DECAY_DB_PER_S = 60.0
+"""How fast the reference envelope falls: the room's reverberation, generously."""
+_NOISE_RISE_DB_PER_S = 3.0
+_ALIGN_HEADROOM_S = 0.008
+"""The reference is taken this much earlier than the measured delay, so the
+canceller's filter stays causal when the measurement is a little late."""
+
+
+class _GatedDetector(VoiceDetector):
+    """A VoiceDetector that asks webrtcvad only while the echo gate is open.
+
+    webrtcvad adapts its noise model to the frames it is shown, so frames the echo
+    explains are not shown to it (they count as unvoiced). When playback is over it
+    restarts, fresh, on the raw mic: its model of the cleaned signal does not fit
+    the raw room noise, and a stale model calls that noise speech.
+    """
+
+    gate_open = True
+
+    def is_speech(self, frame: AudioFrame) -> bool:
+        return self.gate_open and super().is_speech(frame)
+
+    def restart_webrtcvad(self) -> None:
+        self._vad = webrtcvad.Vad(self.settings.aggressiveness)
+
+
+class EchoAwareVad:
+    """``VoiceDetector``'s interface, with echo cancelling and an echo gate during playback.
+
+    ``reference`` is the playback ring's tap; ``None`` (or ``canceller = "none"``,
+    or ``device_aec = true``) leaves only the gate's energy test on the raw mic.
+    The cleaned frame of the last ``process`` is :attr:`last_cleaned`;
+    :meth:`filter` returns it for a frame (the pipeline's ``echo_filter``) and the
+    ``process`` call that follows with that frame reuses the work.
+    """
+
+    def __init__(
+        self,
+        vad_settings: VadSettings | None = None,
+        echo_settings: EchoSettings | None = None,
+        reference: EchoReference | None = None,
+        canceller: EchoCanceller | None = None,
+    ) -> None:
+        self.echo_settings = echo_settings or EchoSettings()
+        self.detector = _GatedDetector(vad_settings)
+        self.reference = reference
+        self.canceller = canceller if canceller is not None else make_canceller(self.echo_settings)
+        s = self.echo_settings
+        if s.latency_ms >= 0.0:
+            self.delay_s = s.latency_ms / 1000.0
+        else:
+            self.delay_s = reference.nominal_delay_s if reference is not None else 0.0
+        self.delay_estimator = (
+            DelayEstimator(max_delay_s=s.max_delay_ms / 1000.0)
+            if s.estimate_delay and reference is not None and not isinstance(self.canceller, PassThrough)
+            else None
+        )
+        self._align_s = max(0.0, self.delay_s - _ALIGN_HEADROOM_S) if self.delay_estimator else self.delay_s
+        self._margin = 10.0 ** (s.speech_over_echo_db / 10.0)
+        self._tail_s = s.tail_ms / 1000.0
+        self._envelope = 0.0
+        self._last_active_s = -math.inf
+        self._leak_history: deque[float] = deque()
+        self._reset_leak()
+        self._noise = 0.0
+        self._was_playing = False
+        self._cached: tuple[float, AudioFrame, AudioFrame] | None = None
+        self.last_cleaned: AudioFrame | None = None
+        self.last_echo_explained = False
+        """The last frame had voice-like audio that the echo explains (gate closed)."""
+
+    # --------------------------------------------------------------- VoiceDetector API
+
+    @property
+    def speaking(self) -> bool:
+        return self.detector.speaking
+
+    @property
+    def last_is_speech(self) -> bool:
+        return self.detector.last_is_speech
+
+    @property
+    def segmenter(self):  # noqa: ANN201 - the wrapped detector's SpeechSegmenter
+        return self.detector.segmenter
+
+    def process(self, frame: AudioFrame) -> SpeechEvent | None:
+        """Classify one capture frame (raw or the output of :meth:`filter`) and segment."""
+        cleaned, explained = self._analyse(frame)
+        self.last_echo_explained = explained
+        if self._was_playing and cleaned is frame:
+            self.detector.restart_webrtcvad()
+        self._was_playing = cleaned is not frame
+        self.detector.gate_open = not explained
+        event = self.detector.process(cleaned)
+        self._learn(frame, cleaned)
+        return event
+
+    # --------------------------------------------------------------- echo filter
+
+    def filter(self, frame: AudioFrame) -> AudioFrame:
+        """The frame with the speaker's echo cancelled (raw while the speaker is silent)."""
+        return self._cancel(frame)[1]
+
+    def _cancel(self, frame: AudioFrame) -> tuple[np.ndarray | None, AudioFrame]:
+        cached = self._cached
+        if cached is not None and cached[0] == frame.t_seconds and (
+            cached[1] is frame or cached[2] is frame
+        ):
+            return self._cached_ref, cached[2]
+        ref = None
+        cleaned = frame
+        if self.reference is not None:
+            if self.delay_estimator is not None:
+                self._update_delay(frame)
+            ref = self.reference.reference_for(frame, self._align_s)
+            ref_power = float(np.mean(np.square(ref, dtype=np.float64)))
+            if ref_power > 10.0 ** (_SILENT_DBFS / 10.0):
+                self._last_active_s = frame.end_s
+            if frame.t_seconds - self._last_active_s < self._tail_s:
+                cleaned = self.canceller.process(frame, ref)
+            else:
+                ref = None
+        self._cached = (frame.t_seconds, frame, cleaned)
+        self._cached_ref = ref
+        self.last_cleaned = cleaned
+        return ref, cleaned
+
+    def _update_delay(self, frame: AudioFrame) -> None:
+        """Feed the delay estimator; realign the reference only when the filter needs it.
+
+        The canceller's filter covers ``tail_ms`` after the reference, so a delay
+        a little longer than assumed costs nothing. Realigning (which restarts the
+        canceller and the leak estimate) happens only when the echo would arrive
+        before its reference (the filter cannot cancel it) or in the second half of
+        the filter (the room's reverberation would no longer fit).
+        """
+        assert self.delay_estimator is not None and self.reference is not None
+        zero = self.reference.reference_for(frame, 0.0)
+        measured = self.delay_estimator.add(frame.pcm, zero)
+        if measured is None:
+            return
+        self.delay_s = measured
+        if self._align_s <= measured <= self._align_s + self._tail_s / 2.0:
+            return
+        align_s = max(0.0, measured - _ALIGN_HEADROOM_S)
+        log.info(
+            "echo reference realigned from %.1f to %.1f ms", self._align_s * 1000, align_s * 1000
+        )
+        self._align_s = align_s
+        self.canceller.reset()
+        self._reset_leak()
+
+    # --------------------------------------------------------------- the echo gate
+
+    def _analyse(self, frame: AudioFrame) -> tuple[AudioFrame, bool]:
+        """(frame for the detector, whether the echo explains its energy)."""
+        ref, cleaned = self._cancel(frame)
+        self._frame_s = frame.duration_s
+        if ref is None:
+            self._envelope = 0.0
+            self._ref_power = 0.0
+            self._res_power = 0.0
+            return frame, False
+        decay = 10.0 ** (-_ENVELOPE_DECAY_DB_PER_S * frame.duration_s / 10.0)
+        self._ref_power = float(np.mean(np.square(ref, dtype=np.float64))) * _INT16_POWER
+        self._envelope = max(self._ref_power, self._envelope * decay)
+        self._res_power = float(np.mean(np.square(cleaned.pcm.astype(np.float64))))
+        expected = self._leak() * self._envelope + self._noise
+        return cleaned, self._res_power <= self._margin * expected
+
+    def _reset_leak(self) -> None:
+        """Assume a large leak until a window of echo-only frames has shown the real one."""
+        self._leak_history.clear()
+        self._leak_history.append(_LEAK_START)
+
+    def _leak(self) -> float:
+        if _LEAK_QUANTILE >= 1.0 or len(self._leak_history) < 4:
+            return max(self._leak_history)
+        return float(np.quantile(np.fromiter(self._leak_history, float), _LEAK_QUANTILE))
+
+    def _learn(self, frame: AudioFrame, cleaned: AudioFrame) -> None:
+        """Update the noise floor and the echo leak from a frame not judged to be a person."""
+        if self.detector.speaking or self.detector.last_is_speech:
+            return
+        self._frame_s = frame.duration_s
+        if self._envelope <= 0.0:
+            power = float(np.mean(np.square(frame.pcm.astype(np.float64))))
+            self._track_noise(power)
+            return
+        self._track_noise(self._res_power)
+        excess = max(0.0, self._res_power - self._noise)
+        self._leak_history.append(excess / self._envelope)
+        keep = max(1, round(_LEAK_WINDOW_S / self._frame_s))
+        while len(self._leak_history) > keep:
+            self._leak_history.popleft()
+
+    def _track_noise(self, power: float) -> None:
+        if self._noise <= 0.0 or power < self._noise:
+            self._noise = power
+        else:
+            self._noise *= 10.0 ** (_NOISE_RISE_DB_PER_S * self._frame_s / 10.0)
+
+
+# ------------------------------------------------------------------- text guard
+
+_TOKEN = re.compile(r"[a-z0-9']+")
+_MATCH_RATIO = 0.7
+"""Two tokens match when difflib's similarity is at least this (Vosk mishears a little)."""
+_MIN_MATCHED_SHARE = 0.8
+
+
+def normalise_tokens(text: str) -> list[str]:
+    """Lower-case word tokens without punctuation (apostrophes kept inside words)."""
+    return [t.strip("'") for t in _TOKEN.findall(text.lower()) if t.strip("'")]
+
+
+def _similar(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if min(len(a), len(b)) <= 2:
+        return False
+    return difflib.SequenceMatcher(None, a, b).ratio() >= _MATCH_RATIO
+
+
+def is_own_echo(partial_text: str, words_being_said: Sequence[str]) -> bool:
+    """Whether ``partial_text`` is the appliance hearing the words it is saying.
+
+    ``words_being_said`` are the words around the playback position (for example
+    the last few heard and the next few). The partial is echo when at least 80 % of
+    its normalised tokens match those words in order, each fuzzily (difflib ratio
+    >= 0.7, exact for words of one or two letters), and the matched words lie in
+    one stretch no longer than twice the partial. An empty partial is not echo.
+    """
+    partial = normalise_tokens(partial_text)
+    said = [t for word in words_being_said for t in normalise_tokens(word)]
+    if not partial or not said:
+        return False
+    needed = math.ceil(_MIN_MATCHED_SHARE * len(partial))
+    best = 0
+    for start in range(len(said)):
+        if not _similar(partial[0], said[start]) and len(partial) - 1 < needed:
+            continue
+        matched, pos, first, last = 0, start, None, None
+        for token in partial:
+            limit = min(len(said), pos + 3)
+            for j in range(pos, limit):
+                if _similar(token, said[j]):
+                    matched += 1
+                    first = j if first is None else first
+                    last = j
+                    pos = j + 1
+                    break
+        if first is not None and last is not None and last - first + 1 <= 2 * len(partial) + 1:
+            best = max(best, matched)
+        if best >= needed:
+            return True
+    return False
