@@ -17,6 +17,7 @@ PERF_MODULES = (
     "bargein.audio.playback_perf",
     "bargein.audio.capture_perf",
     "bargein.audio.vad_perf",
+    "bargein.audio.echo_perf",
     "bargein.asr.perf",
     "bargein.tts.perf",
     "bargein.device.machine_perf",

@@ -7,6 +7,7 @@ reference is the ring's tap, exactly as on a real device.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -278,3 +279,16 @@ def test_reference_tap_is_written_without_allocation(appliance_voice, tmp_path: 
         reference.write(period, k * 0.01)
     got = reference.played_between(0.45, 160)
     np.testing.assert_allclose(got, period / 32768.0, atol=1e-7)
+
+
+def test_perf_figures_quick():
+    from bargein.audio import echo_perf
+
+    figures = echo_perf.figures(quick=True)
+    for key in ("aec_erle_db", "aec_us_per_frame", "aec_erle_db_speex",
+                "echo_vad_starts_per_min_0db", "plain_vad_starts_per_min_0db",
+                "echo_vad_user_recall_minus6db"):
+        assert key in figures and math.isfinite(figures[key]), key
+    assert figures["aec_erle_db"] > 10.0
+    assert figures["aec_us_per_frame"] > 0.0
+    assert figures["echo_vad_starts_per_min_0db"] < figures["plain_vad_starts_per_min_0db"]
