@@ -9,7 +9,8 @@ For each capture frame it takes the speaker reference for that frame
 * otherwise runs the echo canceller and gives the detector the cleaned frame,
   with one extra condition: the cleaned frame must be louder, by
   ``speech_over_echo_db``, than the echo the canceller is expected to leave;
-  a frame the echo explains is unvoiced without webrtcvad seeing it. That expectation is ``leak x reference envelope + noise floor``, where
+  a frame the echo explains is unvoiced without webrtcvad seeing it. That
+  expectation is ``leak x reference envelope + noise floor``, where
   ``leak`` is the largest residual-to-reference ratio seen over the last
   ``_LEAK_WINDOW_S`` of frames that were not judged to be a person (so it follows
   the canceller as it converges, and a +6 dB coupling before convergence is just
@@ -38,7 +39,7 @@ from bargein.audio.echo_delay import DelayEstimator
 from bargein.audio.echo_reference import EchoReference
 from bargein.audio.frames import AudioFrame
 from bargein.audio.settings import EchoSettings, VadSettings
-from bargein.audio.vad import SpeechEvent, VoiceDetector
+from bargein.audio.vad import SpeechEvent, SpeechSegmenter, VoiceDetector
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +102,15 @@ class EchoAwareVad:
             self.delay_s = s.latency_ms / 1000.0
         else:
             self.delay_s = reference.nominal_delay_s if reference is not None else 0.0
+        cancelling = reference is not None and not isinstance(self.canceller, PassThrough)
         self.delay_estimator = (
             DelayEstimator(max_delay_s=s.max_delay_ms / 1000.0)
-            if s.estimate_delay and reference is not None and not isinstance(self.canceller, PassThrough)
+            if s.estimate_delay and cancelling
             else None
         )
-        self._align_s = max(0.0, self.delay_s - _ALIGN_HEADROOM_S) if self.delay_estimator else self.delay_s
+        self._align_s = self.delay_s
+        if self.delay_estimator is not None:
+            self._align_s = max(0.0, self.delay_s - _ALIGN_HEADROOM_S)
         self._margin = 10.0 ** (s.speech_over_echo_db / 10.0)
         self._tail_s = s.tail_ms / 1000.0
         self._envelope = 0.0
@@ -116,6 +120,8 @@ class EchoAwareVad:
         self._noise = 0.0
         self._was_playing = False
         self._cached: tuple[float, AudioFrame, AudioFrame] | None = None
+        self._cached_ref: np.ndarray | None = None
+        self._frame_s = 0.03
         self.last_cleaned: AudioFrame | None = None
         self.last_echo_explained = False
         """The last frame had voice-like audio that the echo explains (gate closed)."""
@@ -131,16 +137,16 @@ class EchoAwareVad:
         return self.detector.last_is_speech
 
     @property
-    def segmenter(self):  # noqa: ANN201 - the wrapped detector's SpeechSegmenter
+    def segmenter(self) -> SpeechSegmenter:
         return self.detector.segmenter
 
     def process(self, frame: AudioFrame) -> SpeechEvent | None:
         """Classify one capture frame (raw or the output of :meth:`filter`) and segment."""
-        cleaned, explained = self._analyse(frame)
+        cleaned, explained, playing = self._analyse(frame)
         self.last_echo_explained = explained
-        if self._was_playing and cleaned is frame:
+        if self._was_playing and not playing:
             self.detector.restart_webrtcvad()
-        self._was_playing = cleaned is not frame
+        self._was_playing = playing
         self.detector.gate_open = not explained
         event = self.detector.process(cleaned)
         self._learn(frame, cleaned)
@@ -203,21 +209,21 @@ class EchoAwareVad:
 
     # --------------------------------------------------------------- the echo gate
 
-    def _analyse(self, frame: AudioFrame) -> tuple[AudioFrame, bool]:
-        """(frame for the detector, whether the echo explains its energy)."""
+    def _analyse(self, frame: AudioFrame) -> tuple[AudioFrame, bool, bool]:
+        """(frame for the detector, whether the echo explains it, whether the speaker is on)."""
         ref, cleaned = self._cancel(frame)
         self._frame_s = frame.duration_s
         if ref is None:
             self._envelope = 0.0
             self._ref_power = 0.0
             self._res_power = 0.0
-            return frame, False
+            return cleaned, False, False
         decay = 10.0 ** (-_ENVELOPE_DECAY_DB_PER_S * frame.duration_s / 10.0)
         self._ref_power = float(np.mean(np.square(ref, dtype=np.float64))) * _INT16_POWER
         self._envelope = max(self._ref_power, self._envelope * decay)
         self._res_power = float(np.mean(np.square(cleaned.pcm.astype(np.float64))))
         expected = self._leak() * self._envelope + self._noise
-        return cleaned, self._res_power <= self._margin * expected
+        return cleaned, self._res_power <= self._margin * expected, True
 
     def _reset_leak(self) -> None:
         """Assume a large leak until a window of echo-only frames has shown the real one."""

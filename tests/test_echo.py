@@ -1,4 +1,4 @@
-"""Echo control in the virtual room: reference, canceller, delay estimate, echo-aware VAD, text guard.
+"""Echo control in the virtual room: reference, canceller, delay, echo-aware VAD, text guard.
 
 The appliance's voice is espeak-ng speech enqueued into the room's playback ring;
 the room's mic hears it back delayed, attenuated and reverberated. The echo
@@ -292,3 +292,21 @@ def test_perf_figures_quick():
     assert figures["aec_erle_db"] > 10.0
     assert figures["aec_us_per_frame"] > 0.0
     assert figures["echo_vad_starts_per_min_0db"] < figures["plain_vad_starts_per_min_0db"]
+
+
+def test_filter_then_process_gives_the_same_events_as_process(appliance_voice, user_voice):
+    """The pipeline may call ``filter`` (its echo_filter) and then ``process`` on the result."""
+    events = []
+    for use_filter in (False, True):
+        room, reference = speaking_room(appliance_voice, echo_gain_db=-6.0)
+        room.add_clip(user_voice, CAPTURE_RATE_HZ, 3.0, level_db=-20.0)
+        vad = EchoAwareVad(VadSettings(), EchoSettings(), reference)
+        got = []
+        while room.now_s < voice_seconds(appliance_voice) + 1.0:
+            frame = room.step()
+            event = vad.process(vad.filter(frame) if use_filter else frame)
+            if event is not None:
+                got.append(event)
+        events.append(got)
+    assert events[0] == events[1]
+    assert any(isinstance(e, SpeechStarted) for e in events[0])
