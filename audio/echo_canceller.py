@@ -246,7 +246,7 @@ class WebRtcCanceller:
         self._open()
 
     def _open(self) -> None:
-        ap = self._factory(enable_aec=True, enable_ns=False, enable_agc=False)
+        ap = self._factory(enable_aec=True, enable_ns=False, enable_agc=False, enable_vad=False)
         ap.set_stream_format(self.rate_hz, 1, self.rate_hz, 1)
         ap.set_reverse_stream_format(self.rate_hz, 1)
         ap.set_stream_delay(0)
