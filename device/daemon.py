@@ -282,20 +282,26 @@ class Daemon:
             sig: signal.signal(sig, self._on_signal)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
         }
+        code = 0
         try:
             self._build()
-            self.audio.start()
-            if not self.audio.wait_open(DEVICE_WAIT_S):
-                log.warning("sound devices not open after %.0f s (%s); running and reconnecting",
-                            DEVICE_WAIT_S, ", ".join(self.audio.lost()) or "none lost")
-            self._status = self._current_status()
-            self.notifier.ready(self._status)
-            self._loop()
-            self._shutdown()
+            try:
+                self.audio.start()
+                if not self.audio.wait_open(DEVICE_WAIT_S):
+                    log.warning("sound devices not open after %.0f s (%s); running and "
+                                "reconnecting", DEVICE_WAIT_S, ", ".join(self.audio.lost()))
+                self._status = self._current_status()
+                self.notifier.ready(self._status)
+                self._loop()
+            except Exception:  # the loop's boundary: stop cleanly, let systemd restart us
+                log.exception("the daemon failed; stopping so systemd restarts the service")
+                code = 1
+            finally:
+                self._shutdown()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        return 0
+        return code
 
     def _loop(self) -> None:
         frame_s = self.config.audio.frame_ms / 1000.0

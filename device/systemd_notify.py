@@ -53,8 +53,18 @@ class SystemdNotifier:
         return None if self.watchdog_s is None else self.watchdog_s / 2
 
     def _send(self, message: str) -> None:
-        if self.enabled:
-            daemon.notify(message)
+        if not self.enabled:
+            return
+        for _ in range(3):  # a signal arriving during sendmsg() interrupts it: send again
+            try:
+                daemon.notify(message)
+                return
+            except InterruptedError:
+                continue
+            except OSError as exc:  # systemd went away (or a test closed the socket)
+                log.warning("sd_notify failed (%s); continuing without systemd", exc)
+                self.enabled = False
+                return
 
     def ready(self, status: str) -> None:
         """Models loaded and devices open: systemd may consider the service started."""

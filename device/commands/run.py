@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
+import signal
 
 from bargein.device.daemon import run_daemon
 from bargein.device.logging_setup import configure_logging
@@ -10,7 +12,8 @@ from bargein.device.virtual_audio import CONTROL_ENV, SPEED_ENV
 
 _EPILOG = f"""\
 Under systemd it logs to the journal with structured fields, otherwise to stderr.
-Signals: SIGTERM stops (voice faded out, event log flushed); SIGHUP reloads the config.
+Signals: SIGTERM stops (voice faded out, event log flushed); SIGHUP reloads the config;
+SIGUSR1 writes every thread's stack to stderr.
 With [audio] backend = "virtual" it runs on the virtual room in real time (no sound
 card); test hooks: ${CONTROL_ENV} (a control file) and ${SPEED_ENV} (pace), see
 bargein.device.virtual_audio.
@@ -29,4 +32,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     configure_logging(verbose=args.verbose)
+    # `kill -USR1 <pid>` writes every thread's stack to stderr (the journal): for a hang.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     return run_daemon(args.config)

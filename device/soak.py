@@ -1,0 +1,194 @@
+"""Soak figures for ``bargein perf``: the running daemon's memory and CPU over a long
+virtual-room conversation.
+
+``bargein run`` is started as systemd would (``NOTIFY_SOCKET`` bound here, READY
+awaited) on the virtual room, paced faster than real time for the full run. A person
+keeps talking to it: a question, a backchannel, a "stop", a "continue", over and
+over (clips spoken by the Piper voice). From ``/proc/<pid>`` it reads:
+
+- ``daemon_rss_mb``: peak resident memory (VmHWM) over the run;
+- ``daemon_rss_growth_mb``: resident memory at the end minus after the first minute
+  of conversation (the target is no growth);
+- ``daemon_cpu_pct``: CPU time per second of conversation, in percent of one core
+  (normalised to real time when the room runs faster).
+
+``quick`` runs about 20 s of conversation in real time; the full run 10 minutes at 4x.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from bargein.tts.synth import iter_chunks
+from bargein.tts.voice import load_voice
+
+log = logging.getLogger(__name__)
+
+FULL_S, FULL_SPEED = 600.0, 4.0
+QUICK_S, QUICK_SPEED = 20.0, 1.0
+FIRST_MINUTE_S = 60.0
+READY_TIMEOUT_S = 180.0
+CYCLE = (
+    (0.0, "question", "What can you do for me today?"),
+    (4.0, "backchannel", "uh huh"),
+    (7.0, "stop", "stop"),
+    (9.0, "continue", "continue"),
+)
+CYCLE_S = 14.0
+
+
+def _write_clip(path: Path, text: str) -> None:
+    voice = load_voice(None)
+    pcm = np.concatenate([chunk.pcm for chunk in iter_chunks(voice, text)])
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(voice.rate_hz)
+        w.writeframes((np.clip(pcm, -1.0, 1.0) * 32767).astype("<i2").tobytes())
+
+
+def _proc_status(pid: int) -> dict[str, float]:
+    """VmRSS and VmHWM in MB from /proc/<pid>/status."""
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(value.split()[0]) / 1024.0
+    return out
+
+
+def _cpu_s(pid: int) -> float:
+    """User plus system CPU seconds of the process (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wait_ready(sock: socket.socket, proc: subprocess.Popen, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"bargein run exited with {proc.returncode} before READY")
+        try:
+            data = sock.recv(4096)
+        except TimeoutError:
+            continue
+        if b"READY=1" in data.split(b"\n"):
+            return
+    raise RuntimeError(f"bargein run sent no READY=1 within {timeout_s} s")
+
+
+def _drain(sock: socket.socket, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            sock.recv(4096)
+        except TimeoutError:
+            continue
+
+
+def soak(conversation_s: float, speed: float) -> dict[str, float]:
+    """Run the daemon for ``conversation_s`` virtual seconds; its memory and CPU figures."""
+    with tempfile.TemporaryDirectory(prefix="bargein-soak-", dir="/tmp") as tmp:
+        work = Path(tmp)
+        clips = {}
+        for _, name, text in CYCLE:
+            clips[name] = work / f"{name}.wav"
+            _write_clip(clips[name], text)
+        config = work / "config.toml"
+        config.write_text(f'[audio]\nbackend = "virtual"\n[events]\nstate_dir = "{work / "state"}"\n')
+        control = work / "control"
+        control.touch()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(str(work / "notify.sock"))
+        sock.settimeout(0.2)
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("INVOCATION_ID", "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID")}
+        env.update({"NOTIFY_SOCKET": str(work / "notify.sock"),
+                    "BARGEIN_VIRTUAL_CONTROL": str(control), "BARGEIN_VIRTUAL_SPEED": str(speed)})
+        bargein = Path(sys.executable).with_name("bargein")
+        with (work / "daemon.log").open("wb") as err:
+            proc = subprocess.Popen([str(bargein), "run", "--config", str(config)], env=env,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=err)
+            stop_draining = threading.Event()
+            # sd_notify blocks when the socket's queue is full: keep reading, as systemd does.
+            drain = threading.Thread(target=_drain, args=(sock, stop_draining), name="notify-drain")
+            try:
+                _wait_ready(sock, proc, READY_TIMEOUT_S)
+                drain.start()
+                figures = _converse(proc, control, clips, conversation_s, speed)
+            finally:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+                    try:
+                        proc.wait(10)
+                    except subprocess.TimeoutExpired:
+                        proc.send_signal(signal.SIGUSR1)  # its threads' stacks, for the report
+                        time.sleep(1.0)
+                        proc.kill()
+                        proc.wait(10)
+                stop_draining.set()
+                if drain.is_alive():
+                    drain.join(5.0)
+                    if drain.is_alive():
+                        raise RuntimeError("the notify-socket reader did not stop within 5 s")
+                sock.close()
+        if proc.returncode != 0:
+            tail = (work / "daemon.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"bargein run exited with {proc.returncode}:\n{tail}")
+        return figures
+
+
+def _converse(proc: subprocess.Popen, control: Path, clips: dict[str, Path],
+              conversation_s: float, speed: float) -> dict[str, float]:
+    pid = proc.pid
+    start_s = time.monotonic()
+    cpu_start_s = _cpu_s(pid)
+    first_minute_s = min(FIRST_MINUTE_S, conversation_s / 3)
+    rss_after_first_mb: float | None = None
+    cycle = 0
+    step = 0
+    while True:
+        virtual_s = (time.monotonic() - start_s) * speed
+        if virtual_s >= conversation_s:
+            break
+        if proc.poll() is not None:
+            raise RuntimeError(f"bargein run died during the soak ({proc.returncode})")
+        at_s, name, _ = CYCLE[step]
+        if virtual_s >= cycle * CYCLE_S + at_s:
+            with control.open("a") as fh:
+                fh.write(f"say {clips[name]}\n")
+            step += 1
+            if step == len(CYCLE):
+                step, cycle = 0, cycle + 1
+        if rss_after_first_mb is None and virtual_s >= first_minute_s:
+            rss_after_first_mb = _proc_status(pid)["VmRSS"]
+        time.sleep(0.05)
+    elapsed_s = time.monotonic() - start_s
+    cpu_s = _cpu_s(pid) - cpu_start_s
+    status = _proc_status(pid)
+    if rss_after_first_mb is None:  # a conversation shorter than one sampling step
+        rss_after_first_mb = status["VmRSS"]
+    log.info("soak: %.0f s of conversation in %.0f s, %d cycles", conversation_s, elapsed_s, cycle)
+    return {
+        "daemon_rss_mb": round(status["VmHWM"], 1),
+        "daemon_rss_growth_mb": round(status["VmRSS"] - rss_after_first_mb, 1),
+        "daemon_cpu_pct": round(100.0 * cpu_s / (elapsed_s * speed), 1),
+    }
+
+
+def figures(quick: bool) -> dict[str, float]:
+    if quick:
+        return soak(QUICK_S, QUICK_SPEED)
+    return soak(FULL_S, FULL_SPEED)
