@@ -140,6 +140,10 @@ class EchoAwareVad:
     def segmenter(self) -> SpeechSegmenter:
         return self.detector.segmenter
 
+    def reset_segment(self) -> None:
+        """Forget the stretch of speech in progress: ongoing speech starts a new one."""
+        self.detector.reset_segment()
+
     def process(self, frame: AudioFrame) -> SpeechEvent | None:
         """Classify one capture frame (raw or the output of :meth:`filter`) and segment."""
         cleaned, explained, playing = self._analyse(frame)

@@ -38,6 +38,7 @@ from bargein.asr.oracle import OracleRecognizer
 from bargein.asr.recognizer import StreamingRecognizer
 from bargein.asr.results import Final, Partial
 from bargein.audio.frames import AudioFrame
+from bargein.audio.echo_vad import is_own_echo
 from bargein.audio.playback import PlaybackRing
 from bargein.audio.vad import SpeechEnded as VadEnded
 from bargein.audio.vad import SpeechStarted as VadStarted
@@ -50,6 +51,13 @@ from bargein.tts.synth import Synthesizer, render_sentence
 from bargein.tts.voice import Voice
 
 log = logging.getLogger(__name__)
+
+GAP_AFTER_CUT_S = 0.3
+"""A breath between a voice that was cut and the next one, as a person leaves it.
+
+Starting the reply in the very period after the cut sounds like one voice
+stumbling on; the gap also makes the cut audible as a cut.
+"""
 
 
 class Strategy(Protocol):
@@ -368,7 +376,9 @@ class Pipeline:
         self._in_speech = False
         self._finished_reported: set[int] = set()
         self._button_presses: queue.SimpleQueue[tuple[str, float]] = queue.SimpleQueue()
-        self._queued_words: dict[int, list[str]] = {}
+        self._spans: dict[int, tuple[int, list]] = {}  # utterance -> (rate, word spans)
+        self.echo_partials_dropped = 0
+        self._speech_hold_until_s = -1.0
         self._spoken: dict[int, list[str]] = {}
         self.muted = False
         self.state = "idle"
@@ -409,6 +419,10 @@ class Pipeline:
         if not self.muted:
             self._run_vad(frame, now)
         for result in self.recognition.poll(now):
+            if self._is_own_echo(result.text):
+                self.echo_partials_dropped += 1
+                log.debug("dropped a transcript of the appliance's own voice: %r", result.text)
+                continue
             if isinstance(result, Partial):
                 self.handle(m.PartialTranscript(result.text, now))
             else:
@@ -440,13 +454,26 @@ class Pipeline:
             self.handle(m.SpeechEnded(event.end_s, now))
 
     def _drain_speech(self, now: float) -> None:
+        if now < self._speech_hold_until_s:
+            return
         for chunk in self.speech.poll():
             if len(chunk.pcm):
                 self.ring.enqueue(chunk.pcm, chunk.rate_hz, chunk.utterance_id)
             if chunk.last:
                 self.ring.end_utterance(chunk.utterance_id)
-            self._queued_words.setdefault(chunk.utterance_id, []).extend(w.text for w in chunk.words)
+            rate, spans = self._spans.setdefault(chunk.utterance_id, (chunk.rate_hz, []))
+            spans.extend(chunk.words)
             self.handle(m.SpeechChunkQueued.from_chunk(chunk, now))
+
+    def _is_own_echo(self, text: str) -> bool:
+        """The text-level echo guard: the words match what the speaker is saying right now."""
+        pos = self.ring.position()
+        if pos.utterance_id is None or pos.utterance_id not in self._spans or not text.strip():
+            return False
+        rate, spans = self._spans[pos.utterance_id]
+        lo, hi = pos.played_s - 3.0, pos.played_s + 0.5
+        near = [w.text for w in spans if lo <= w.end_sample / rate and w.start_sample / rate <= hi]
+        return bool(near) and is_own_echo(text, near)
 
     def _report_position(self, now: float) -> None:
         pos = self.ring.position()
@@ -469,6 +496,7 @@ class Pipeline:
             self.ring.unduck()
         elif isinstance(action, m.Cut):
             self.ring.cut(action.fade_ms)
+            self._speech_hold_until_s = now + GAP_AFTER_CUT_S
         elif isinstance(action, m.Pause):
             self.ring.pause()
         elif isinstance(action, m.Resume):

@@ -28,7 +28,11 @@ from bargein.agent.conversation import Conversation
 from bargein.agent.local import LocalAgent
 from bargein.asr.oracle import OracleRecognizer, OracleUtterance
 from bargein.audio.frames import CAPTURE_RATE_HZ
-from bargein.audio.settings import VadSettings
+from bargein.audio.echo_canceller import SpeexCanceller
+from bargein.audio.echo_reference import EchoReference
+from bargein.audio.echo_vad import EchoAwareVad
+from bargein.audio.frames import AudioFrame
+from bargein.audio.settings import EchoSettings, VadSettings
 from bargein.audio.vad import VoiceDetector
 from bargein.audio.virtual_room import RoomSettings, VirtualRoom
 from bargein.device import machine as m
@@ -44,7 +48,7 @@ log = logging.getLogger(__name__)
 
 STRATEGIES = ("bargein", "seed", "livekit-defaults", "naive-vad")
 OPENING_QUESTION = "tell me about it"
-SILENT_LEVEL = 40  # int16: below this the speaker counts as silent (about -58 dBFS)
+SILENT_LEVEL = 8  # int16: at or below this the speaker counts as silent (about -72 dBFS)
 TAIL_S = 1.5  # keep running this long after everything is over
 
 
@@ -180,6 +184,32 @@ def _record_fields(record: InterruptionRecord) -> dict:
     return data
 
 
+# --------------------------------------------------------------------------- echo
+
+
+def echo_handling(strategy_name: str, room: VirtualRoom):  # noqa: ANN201 - (vad, filter)
+    """What each strategy does about the speaker's own echo.
+
+    ``bargein``: the echo reference from the ring's tap, the canceller and the
+    echo-aware VAD. ``livekit-defaults``: an echo canceller in front of a plain VAD
+    (what a WebRTC client gives it). ``seed`` and ``naive-vad``: none.
+    """
+    if strategy_name not in ("bargein", "livekit-defaults"):
+        return VoiceDetector(VadSettings()), None
+    reference = EchoReference(room.ring.rate_hz, room.ring.period_frames,
+                              nominal_delay_s=room.settings.output_latency_ms / 1000.0)
+    room.ring.set_reference_tap(reference)
+    if strategy_name == "bargein":
+        vad = EchoAwareVad(VadSettings(), EchoSettings(), reference)
+        return vad, vad.filter
+    canceller = SpeexCanceller()
+
+    def cancel(frame: AudioFrame) -> AudioFrame:
+        return canceller.process(frame, reference.reference_for(frame, 0.0))
+
+    return VoiceDetector(VadSettings()), cancel
+
+
 # --------------------------------------------------------------------------- the run
 
 
@@ -256,9 +286,11 @@ def run_scenario(
     oracle = OracleRecognizer(oracle_utts, asr_latency_ms / 1000.0)
     agents = AgentRunner(ScriptedAgent(scenario.agent.text), Conversation(), threaded=False,
                          reply_delay_s=scenario.agent.first_sample_s)
+    vad, echo_filter = echo_handling(strategy_name, room)
     pipeline = Pipeline(
-        strategy, room.ring, VoiceDetector(VadSettings()), OracleRecognition(oracle),
+        strategy, room.ring, vad, OracleRecognition(oracle),
         InlineSpeech(voice), agents, observer=observer, preroll_ms=settings.preroll_ms,
+        echo_filter=echo_filter,
     )
     tracker = _WordTracker()
     original_handle = pipeline.handle
@@ -342,14 +374,20 @@ def run_scenario(
                      list(pipeline.interruptions))
 
 
-def _silent_after(speaker: np.ndarray, rate_hz: int, t_s: float, horizon_s: float = 0.5) -> float:
-    """First time after ``t_s`` from which the speaker stays silent over the horizon."""
-    start = int(t_s * rate_hz)
-    window = np.abs(speaker[start: start + int(horizon_s * rate_hz)].astype(np.int32))
-    loud = np.nonzero(window > SILENT_LEVEL)[0]
-    if len(loud) == 0:
+def _silent_after(speaker: np.ndarray, rate_hz: int, t_s: float, quiet_ms: float = 100.0) -> float:
+    """First time at or after ``t_s`` where the speaker goes quiet for ``quiet_ms``.
+
+    The cut voice's sound ends there; the pipeline leaves a breath before any
+    reply, so the next voice is not mistaken for the old one.
+    """
+    start = math.ceil(t_s * rate_hz - 1e-6)
+    quiet = np.abs(speaker[start:].astype(np.int32)) <= SILENT_LEVEL
+    run = max(1, int(quiet_ms * rate_hz / 1000))
+    if len(quiet) < run:
         return t_s
-    return (start + loud[-1] + 1) / rate_hz
+    windows = np.convolve(quiet.astype(np.int32), np.ones(run, dtype=np.int32), mode="valid")
+    hits = np.nonzero(windows == run)[0]
+    return (start + (hits[0] if len(hits) else len(quiet))) / rate_hz
 
 
 def iter_runs(scenarios, strategies, **kwargs) -> Iterator[SimResult]:  # noqa: ANN001
