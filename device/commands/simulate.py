@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strategy", default="bargein", choices=STRATEGIES)
     p.add_argument("--asr-latency-ms", type=float, default=150.0,
                    help="oracle recognizer: delay from a word's end to its partial")
+    p.add_argument("--asr", default="auto",
+                   help="oracle, auto (Vosk when the English model is installed, else the "
+                        "oracle) or a Vosk model directory")
     p.set_defaults(func=run)
 
 
@@ -26,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     args.out.mkdir(parents=True, exist_ok=True)
     result = run_scenario(scenario, args.strategy, asr_latency_ms=args.asr_latency_ms,
-                          log_path=args.out / "events.jsonl")
+                          log_path=args.out / "events.jsonl", asr=args.asr)
+    print(f"recognition: {result.asr}")
     write_wav(args.out / "speaker.wav", result.speaker, result.rate_hz)
     write_wav(args.out / "mic.wav", result.mic, 16000)
     score = score_scenario(scenario, result.events)
