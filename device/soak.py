@@ -128,6 +128,9 @@ def soak(conversation_s: float, speed: float) -> dict[str, float]:
                 _wait_ready(sock, proc, READY_TIMEOUT_S)
                 drain.start()
                 figures = _converse(proc, control, clips, conversation_s, speed)
+            except RuntimeError as exc:
+                tail = (work / "daemon.log").read_text(errors="replace")[-4000:]
+                raise RuntimeError(f"{exc}; the daemon's log ends:\n{tail}") from exc
             finally:
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGTERM)
