@@ -45,8 +45,9 @@ from bargein.agent.llm import LlmAgent
 from bargein.agent.local import LocalAgent
 from bargein.asr.model import MODEL_ENV, check_model_dir, missing_parts, model_dir_from
 from bargein.asr.worker import AsrWorker
+from bargein.audio.echo_reference import EchoReference
+from bargein.audio.echo_vad import EchoAwareVad
 from bargein.audio.frames import AudioFrame
-from bargein.audio.vad import VoiceDetector
 from bargein.device import machine as m
 from bargein.device.appliance_settings import BargeinSettings
 from bargein.device.audio_io import AudioIO, DeviceAudio
@@ -229,19 +230,27 @@ class Daemon:
             )
         else:
             self.audio = DeviceAudio(config.audio, self.heartbeats)
+        # Echo control: the ring's tap is the reference (DAC times on the capture clock,
+        # so the nominal delay is only the air path: the virtual room's, or ~0 for real).
+        ring = self.audio.ring
+        air_s = self.audio.echo_delay_s if isinstance(self.audio, VirtualAudio) else 0.0
+        reference = EchoReference(ring.rate_hz, ring.period_frames, nominal_delay_s=air_s)
+        ring.set_reference_tap(reference)
+        vad = EchoAwareVad(config.vad, config.echo, reference)
+        log.info("echo control: %s canceller", vad.canceller.name)
         self.machine = m.BargeinMachine(config.bargein, _classifier(config))
         self.observer = OperatorLog(config.events.log_transcripts)
         self.pipeline = Pipeline(
-            self.machine, self.audio.ring, VoiceDetector(config.vad), self.recognition,
+            self.machine, ring, vad, self.recognition,
             self.speech, AgentRunner(self.agent, Conversation(), threaded=True),
             observer=self.observer, preroll_ms=config.bargein.preroll_ms,
-            on_interruption=self._on_interruption,
+            on_interruption=self._on_interruption, echo_filter=vad.filter,
         )
         self.rate = InterruptionRate(
             config.events.rate_window_s, config.events.rate_warn_per_min,
             started_s=self.audio.now_s(),
         )
-        ring, fade_ms = self.audio.ring, config.bargein.fade_ms
+        fade_ms = config.bargein.fade_ms
         self.button = open_button(config.button, lambda: ring.cut(fade_ms), self._button_event,
                                   clock=self.audio.now_s)
         self.led = open_status_led(config.button)

@@ -162,6 +162,7 @@ def _converse(proc: subprocess.Popen, control: Path, clips: dict[str, Path],
     rss_after_first_mb: float | None = None
     cycle = 0
     step = 0
+    next_report_s = 0.0
     while True:
         virtual_s = (time.monotonic() - start_s) * speed
         if virtual_s >= conversation_s:
@@ -177,6 +178,10 @@ def _converse(proc: subprocess.Popen, control: Path, clips: dict[str, Path],
                 step, cycle = 0, cycle + 1
         if rss_after_first_mb is None and virtual_s >= first_minute_s:
             rss_after_first_mb = _proc_status(pid)["VmRSS"]
+        if virtual_s >= next_report_s:
+            next_report_s += FIRST_MINUTE_S
+            log.info("soak: %.0f s of conversation, daemon RSS %.1f MB", virtual_s,
+                     _proc_status(pid)["VmRSS"])
         time.sleep(0.05)
     elapsed_s = time.monotonic() - start_s
     cpu_s = _cpu_s(pid) - cpu_start_s

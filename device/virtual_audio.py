@@ -107,6 +107,7 @@ class VirtualAudio:
             self.ring,
         )
         self.frame_s = settings.frame_ms / 1000.0
+        self.echo_delay_s = self.room.settings.echo_delay_ms / 1000.0
         self.mic_problem: str | None = None
         self._frames: queue.Queue[AudioFrame] = queue.Queue(maxsize=max(2, round(2.0 / self.frame_s)))
         self._stop = threading.Event()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import logging
+import os
 import signal
+import sys
 
 from bargein.device.daemon import run_daemon
 from bargein.device.logging_setup import configure_logging
@@ -34,4 +37,11 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(verbose=args.verbose)
     # `kill -USR1 <pid>` writes every thread's stack to stderr (the journal): for a hang.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
-    return run_daemon(args.config)
+    code = run_daemon(args.config)
+    # Everything that matters is flushed (event log fsynced and closed, devices released).
+    # Leave without running the models' destructors: freeing a Vosk model and a Piper
+    # session takes seconds, and systemd gives the stop 2 s.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
