@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import queue
 import shutil
@@ -13,6 +14,7 @@ import pytest
 
 from bargein.device.cli import main
 from bargein.device.errors import ModelMissingError
+from bargein.tts.boundary_check import TEST_PHRASES, boundary_errors_ms
 from bargein.tts.errors import TextError
 from bargein.tts.speech import SpeechChunk
 from bargein.tts.synth import Synthesizer, iter_chunks
@@ -89,6 +91,24 @@ def test_merged_words_are_split_and_marked_approximate(voice) -> None:
     assert on.approx and the.approx
     assert on.start_sample < on.end_sample <= the.start_sample < the.end_sample
 
+
+
+def test_word_edges_land_at_the_pauses_of_a_held_out_phrase(voice) -> None:
+    # A phrase the alignment was never fitted on; words ending in stops test the burst check.
+    phrase = "Pocket, sleeve, collar, zipper, belt."
+    assert phrase in TEST_PHRASES
+    (chunk,) = iter_chunks(voice, phrase)
+    assert [w.text for w in chunk.words] == ["Pocket", "sleeve", "collar", "zipper", "belt"]
+    errors_ms = boundary_errors_ms(chunk)
+    assert len(errors_ms) == 2 * len(chunk.words)
+    assert max(errors_ms) < 60.0, errors_ms  # generous: twice the target, runs give <= 30
+    # The check itself can fail: spans 100 ms late miss every pause edge.
+    late = 2205
+    shifted = dataclasses.replace(chunk, words=tuple(
+        dataclasses.replace(w, start_sample=w.start_sample + late, end_sample=w.end_sample + late)
+        for w in chunk.words
+    ))
+    assert min(boundary_errors_ms(shifted)) > 60.0
 
 @pytest.mark.parametrize("text", ["", "   \n\t", "** -- ``"])
 def test_nothing_to_speak_is_a_clear_error(synth, text) -> None:

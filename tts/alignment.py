@@ -1,14 +1,36 @@
 """Word spans from Piper's phoneme timings.
 
-Piper reports how many samples each phoneme occupies. Words are the runs of
-phonemes between the ``' '`` phonemes and punctuation; the leading ``^`` and
-trailing ``$`` are silence. espeak does not always keep the text's words apart:
-it joins short function words ("on the" → ``ɔnðə``) and can split one written
-word into several. So the phoneme words are matched to the spoken words by a
-small dynamic programme over their phonemes (each text word phonemized alone),
-allowing merges and splits. A word that shares a phoneme word with others is
-cut at the phoneme where its own phonemes end, or proportionally when that
-cannot be found, and marked ``approx``.
+Piper reports how many samples each phoneme id occupies (the model's ``w_ceil``
+durations × its hop of 256 samples; they sum exactly to the audio length, so
+there is no offset to correct). The ids run ``^ _ p1 _ p2 _ ... $``: every
+phoneme is followed by a pad id, and that pad is where the model puts the
+transition into the next sound (the fade of a vowel, the release of a stop).
+Words are the runs of phonemes between the ``' '`` phonemes and punctuation;
+``^``/``$`` and punctuation are silence.
+
+Where a word starts and ends inside its edge phonemes depends on the kind of
+sound (:data:`START_SHARE`, :data:`END_SHARE`): a vowel starts in the pad
+before it, an /s/ hisses from almost the start of the pad before it while a
+weak /f/ becomes audible only inside its own time, a fricative's hiss runs to
+the end of its pad, a nasal fades inside it. (The fitted word-end share of
+the weak fricatives is the sibilants': no tuning phrase has a word ending in
+one.) A word-final stop before a pause is the one case the durations
+cannot decide: the voice sometimes releases it (a burst at the end of the
+stop's time) and sometimes not (the word is silent from the closure on, up to
+100 ms earlier). So for those stops only, the chunk's own audio is looked at
+for a burst (a rise of :data:`BURST_RISE_DB` above the closure's level, louder
+than :data:`BURST_FLOOR_DB` under the chunk's peak) and the word ends at the
+closure when there is none. The shares and the burst test were fitted on
+:data:`bargein.tts.boundary_check.TUNING_PHRASES` only; the accuracy is
+measured on other phrases (see that module).
+
+espeak does not always keep the text's words apart: it joins short function
+words ("on the" → ``ɔnðə``) and can split one written word into several. So the
+phoneme words are matched to the spoken words by a small dynamic programme over
+their phonemes (each text word phonemized alone), allowing merges and splits. A
+word that shares a phoneme word with others is cut at the phoneme where its own
+phonemes end, or proportionally when that cannot be found, and marked
+``approx``.
 """
 
 from __future__ import annotations
@@ -17,19 +39,79 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from piper.voice import AudioChunk
 
 from bargein.tts.normalise import SpokenWord
 from bargein.tts.speech import WordSpan
 
 _SILENCE = {"^", "$", "_"}
+_PAUSES = set(".,;:!?$")
 _MODIFIERS = set("ˈˌːˑ‿ʲ˞")
 _STRESS = set("ˈˌ")
+_STOPS = set("ptkbdɡgʔ")
+_SIBILANTS = set("szʃʒ")
+_FRICATIVES = set("fvθðhxç")
+_SONORANTS = set("mnŋlɹrjwɾ")
 # Moves of the word-level alignment: (text words, phoneme words) per step.
 _MOVES = ((1, 1), (2, 1), (3, 1), (1, 2), (1, 3), (1, 0), (0, 1))
 _BAND_WORDS = 5
-# How much of the pad after a phoneme counts as that phoneme (the rest is gap).
+# Cuts inside a merged phoneme word: how much of the pad after a phoneme counts as it.
 PAD_SHARE = 0.5
+# Word start: the first phoneme's start plus this share of its own samples, or
+# (negative) minus this share of the pad before it. Fitted on TUNING_PHRASES.
+START_SHARE = {
+    "stop": 0.0, "sibilant": -0.9, "fricative": 0.4, "sonorant": -0.1, "vowel": -0.7,
+}
+# Word end: the last phoneme's start plus this share of its samples and the pad after it.
+END_SHARE = {
+    "stop": 0.9, "stop_unreleased": 0.05, "sibilant": 1.0, "fricative": 1.0,
+    "sonorant": 0.85, "vowel": 1.0,
+}
+# A burst: 5 ms energy rising this much above the lowest level since the stop
+# began, and above this level under the chunk's loudest 5 ms.
+BURST_RISE_DB = 6.0
+BURST_FLOOR_DB = -50.0
+_FRAME_S = 0.005
+_HOP_S = 0.001
+
+
+def sound_class(phoneme: str) -> str:
+    """``stop``, ``sibilant``, ``fricative`` (the weak ones), ``sonorant`` or ``vowel``.
+
+    Stress and length marks count as vowels: they stand before or after one.
+    """
+    if phoneme in _STOPS:
+        return "stop"
+    if phoneme in _SIBILANTS:
+        return "sibilant"
+    if phoneme in _FRICATIVES:
+        return "fricative"
+    if phoneme in _SONORANTS:
+        return "sonorant"
+    return "vowel"
+
+
+def level_db(pcm: np.ndarray, rate_hz: int) -> tuple[np.ndarray, int, int]:
+    """RMS of 5 ms frames every 1 ms in dB under the loudest frame; with frame and hop samples."""
+    frame = max(1, int(rate_hz * _FRAME_S))
+    hop = max(1, int(rate_hz * _HOP_S))
+    if len(pcm) < frame:
+        return np.zeros(0), frame, hop
+    squares = np.concatenate([[0.0], np.cumsum(pcm.astype(np.float64) ** 2)])
+    starts = np.arange(0, len(pcm) - frame + 1, hop)
+    rms = np.sqrt((squares[starts + frame] - squares[starts]) / frame) + 1e-12
+    return 20 * np.log10(rms / rms.max()), frame, hop
+
+
+def _has_burst(level: np.ndarray, frame: int, hop: int, start: int, end: int) -> bool:
+    lo = max(0, (start - frame // 2) // hop)
+    hi = min(len(level), max(lo, (end - frame // 2) // hop) + 1)
+    window = level[lo:hi]
+    if len(window) == 0:
+        return True  # too short to tell: keep the duration model's answer
+    rise = window - np.minimum.accumulate(window)
+    return bool(np.any((rise > BURST_RISE_DB) & (window > BURST_FLOOR_DB)))
 
 
 @dataclass
@@ -44,18 +126,26 @@ class _Unit:
 @dataclass
 class _PhonemeWord:
     units: list[_Unit]
-
-    @property
-    def start(self) -> int:
-        return self.units[0].start
-
-    @property
-    def end(self) -> int:
-        return self.units[-1].end
+    start: int
+    end: int
 
     @property
     def key(self) -> str:
         return "".join(u.symbol for u in self.units)
+
+
+@dataclass
+class _Token:
+    """One phoneme of the stream: its own samples and the pad after it."""
+
+    phoneme: str
+    start: int
+    own_end: int
+    pad_end: int
+
+    @property
+    def pad_before_next(self) -> int:
+        return self.pad_end - self.own_end
 
 
 def phoneme_key(phonemes: str) -> str:
@@ -70,43 +160,90 @@ def _is_sound(phoneme: str) -> bool:
     return unicodedata.category(phoneme[0])[0] == "L" or unicodedata.combining(phoneme[0]) != 0
 
 
+def _tokens(chunk: AudioChunk, offset: int) -> list[_Token]:
+    tokens: list[_Token] = []
+    position = offset
+    id_samples = chunk.phoneme_id_samples
+    id_index = 0
+    for alignment in chunk.phoneme_alignments or ():
+        n = int(alignment.num_samples)
+        n_ids = len(alignment.phoneme_ids)
+        pad = 0
+        if id_samples is not None and n_ids > 1:
+            pad = int(id_samples[id_index + n_ids - 1])  # the pad id after every phoneme
+        id_index += n_ids
+        tokens.append(_Token(alignment.phoneme, position, position + n - pad, position + n))
+        position += n
+    return tokens
+
+
+def _is_word_sound(phoneme: str) -> bool:
+    return phoneme not in _SILENCE and _is_sound(phoneme)
+
+
 def phoneme_words(chunks: Sequence[AudioChunk]) -> list[_PhonemeWord]:
     """The phoneme words of consecutive chunks, with sample spans from the first chunk's start."""
     words: list[_PhonemeWord] = []
     offset = 0
     for chunk in chunks:
-        current: list[_Unit] = []
-        stress_start: int | None = None
-        position = offset
-        id_samples = chunk.phoneme_id_samples
-        id_index = 0
-        for alignment in chunk.phoneme_alignments or ():
-            phoneme, n = alignment.phoneme, int(alignment.num_samples)
-            start, end = position, position + n
-            position = end
-            n_ids = len(alignment.phoneme_ids)
-            if id_samples is not None and n_ids > 1 and phoneme not in _SILENCE:
-                # The last id is the pad the model puts after every phoneme: most of
-                # it is the fade out of the sound, not the sound itself.
-                pad = int(id_samples[id_index + n_ids - 1])
-                end -= int(pad * (1.0 - PAD_SHARE))
-            id_index += n_ids
-            if phoneme in _SILENCE or not _is_sound(phoneme):
-                if current:
-                    words.append(_PhonemeWord(current))
-                current, stress_start = [], None
-            elif phoneme in _STRESS:
-                stress_start = start if stress_start is None else stress_start
-            elif (phoneme in _MODIFIERS or unicodedata.combining(phoneme[0])) and current:
-                current[-1].end = end
-            else:
-                unit_start = start if stress_start is None else stress_start
-                current.append(_Unit(phoneme, unit_start, end))
-                stress_start = None
-        if current:
-            words.append(_PhonemeWord(current))
+        tokens = _tokens(chunk, offset)
+        level: tuple[np.ndarray, int, int] | None = None
+        k = 0
+        while k < len(tokens):
+            if not _is_word_sound(tokens[k].phoneme):
+                k += 1
+                continue
+            first = k
+            while k < len(tokens) and _is_word_sound(tokens[k].phoneme):
+                k += 1
+            run = tokens[first:k]
+            units = _units(run)
+            if not units:
+                continue
+            before = tokens[first - 1] if first > 0 else None
+            after = tokens[k] if k < len(tokens) else None
+            start = _word_start(run[0], before)
+            last = run[-1]
+            kind = sound_class(last.phoneme)
+            if kind == "stop" and (after is None or after.phoneme in _PAUSES):
+                if level is None:
+                    level = level_db(chunk.audio_float_array, chunk.sample_rate)
+                if not _has_burst(*level, last.start - offset, last.pad_end - offset):
+                    kind = "stop_unreleased"
+            end = last.start + round(END_SHARE[kind] * (last.pad_end - last.start))
+            if words:
+                start = max(start, words[-1].end)
+            start = min(start, units[0].end)
+            end = max(end, start, units[-1].start)
+            units[0].start, units[-1].end = start, end
+            words.append(_PhonemeWord(units, start, end))
         offset += len(chunk.audio_float_array)
     return words
+
+
+def _word_start(first: _Token, before: _Token | None) -> int:
+    share = START_SHARE[sound_class(first.phoneme)]
+    if share >= 0:
+        return first.start + round(share * (first.own_end - first.start))
+    pad = before.pad_before_next if before is not None else 0
+    return first.start + round(share * pad)
+
+
+def _units(run: Sequence[_Token]) -> list[_Unit]:
+    """The phonemes of one word; stress marks start the next unit, length marks extend the last."""
+    units: list[_Unit] = []
+    stress_start: int | None = None
+    for token in run:
+        end = token.own_end + round(PAD_SHARE * token.pad_before_next)
+        if token.phoneme in _STRESS:
+            stress_start = token.start if stress_start is None else stress_start
+        elif (token.phoneme in _MODIFIERS or unicodedata.combining(token.phoneme[0])) and units:
+            units[-1].end = end
+        else:
+            start = token.start if stress_start is None else stress_start
+            units.append(_Unit(token.phoneme, start, end))
+            stress_start = None
+    return units
 
 
 def align_words(
