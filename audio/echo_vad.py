@@ -49,6 +49,9 @@ _INT16_POWER = 32768.0**2
 _LEAK_WINDOW_S = 2.0
 _LEAK_QUANTILE = 0.9
 _LEAK_START = 10.0 ** (12.0 / 10.0)
+_LEAK_MIN_FRAMES = 5
+"""Echo-only frames needed before the measured leak replaces the cautious start value
+(150 ms at 30 ms frames: short, so a person who talks at once is still heard)."""
 """Residual-to-reference power ratio assumed before any frame was seen (+12 dB)."""
 _ENVELOPE_DECAY_DB_PER_S = 60.0
 """How fast the reference envelope falls: the room's reverberation, generously."""
@@ -230,12 +233,13 @@ class EchoAwareVad:
         return cleaned, self._res_power <= self._margin * expected, True
 
     def _reset_leak(self) -> None:
-        """Assume a large leak until a window of echo-only frames has shown the real one."""
+        """Assume a large leak until a few echo-only frames have shown the real one."""
         self._leak_history.clear()
-        self._leak_history.append(_LEAK_START)
 
     def _leak(self) -> float:
-        if _LEAK_QUANTILE >= 1.0 or len(self._leak_history) < 4:
+        if len(self._leak_history) < _LEAK_MIN_FRAMES:
+            return _LEAK_START
+        if _LEAK_QUANTILE >= 1.0:
             return max(self._leak_history)
         return float(np.quantile(np.fromiter(self._leak_history, float), _LEAK_QUANTILE))
 

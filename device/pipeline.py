@@ -479,7 +479,10 @@ class Pipeline:
         pos = self.ring.position()
         if pos.utterance_id is None:
             return
-        self.handle(m.PlaybackPosition(pos.utterance_id, pos.played_s, now, pos.playing))
+        # The ring reports the point that reached the speaker at pos.t_seconds; the
+        # machine reasons at `now`, so move the point to now while it plays.
+        played_s = pos.played_s + (now - pos.t_seconds) if pos.playing else pos.played_s
+        self.handle(m.PlaybackPosition(pos.utterance_id, max(0.0, played_s), now, pos.playing))
         if pos.finished and pos.utterance_id not in self._finished_reported:
             self._finished_reported.add(pos.utterance_id)
             spoken = " ".join(self._spoken.get(pos.utterance_id, ()))

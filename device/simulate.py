@@ -339,18 +339,10 @@ def run_scenario(
 
     pipeline.handle = handle  # type: ignore[method-assign]
 
-    # Everything that is timed against the first utterance's words waits for its spans.
-    placed = False
-    pending_users = list(scenario.users)
-    pending_buttons = list(scenario.buttons)
-    last_event_s = 0.0
-
-    def place_all(first_uid: int, start_s: float) -> float:
-        rate = tracker.rate[first_uid]
-        spans = [(start_s + w.start_sample / rate, start_s + w.end_sample / rate)
-                 for w in tracker.words[first_uid]]
+    def place(users: list[UserClip], buttons: list, spans: list[tuple[float, float]]) -> float:
+        """Put clips and presses into the room; the time the last of them is over."""
         latest = 0.0
-        for clip in pending_users:
+        for clip in users:
             at_s = resolve_at_s(clip, spans)
             pcm = user_clip_audio(clip)
             room.add_clip(pcm, CAPTURE_RATE_HZ, at_s, clip.level_db)
@@ -359,7 +351,7 @@ def run_scenario(
                          onset_s=at_s + on, end_s=at_s + off, level_db=clip.level_db)
             oracle_utts.append(OracleUtterance(clip.transcript, at_s + on, at_s + off))
             latest = max(latest, at_s + off)
-        for press in pending_buttons:
+        for press in buttons:
             at_s = resolve_at_s(press, spans)
             writer.write("truth_button", at_s, at_s=at_s, hold_ms=press.hold_ms)
 
@@ -377,6 +369,14 @@ def run_scenario(
         for k in range(int(max_s / max(0.5, len(tv) / CAPTURE_RATE_HZ)) + 1):
             room.add_clip(tv, CAPTURE_RATE_HZ, k * len(tv) / CAPTURE_RATE_HZ, scenario.room.tv_db)
 
+    # Entries timed in seconds go in now; those timed against the first answer's
+    # words wait for its word spans.
+    last_event_s = place([u for u in scenario.users if u.at_s is not None],
+                         [b for b in scenario.buttons if b.at_s is not None], [])
+    later_users = [u for u in scenario.users if u.at_s is None]
+    later_buttons = [b for b in scenario.buttons if b.at_s is None]
+    placed = not (later_users or later_buttons)
+
     pipeline.handle(m.FinalTranscript(opening_question, 0.0))
     while room.now_s < max_s:
         frame = room.step()
@@ -388,8 +388,11 @@ def run_scenario(
             first_uid = min(tracker.words)
             # Placed as soon as the first sentence is queued: the whole reply is
             # synthesized inline, so every word span is known now.
-            start = room.now_s if first_uid not in tracker.first_sample_s else tracker.first_sample_s[first_uid]
-            last_event_s = place_all(first_uid, start)
+            start = tracker.first_sample_s.get(first_uid, room.now_s)
+            rate = tracker.rate[first_uid]
+            spans = [(start + w.start_sample / rate, start + w.end_sample / rate)
+                     for w in tracker.words[first_uid]]
+            last_event_s = max(last_event_s, place(later_users, later_buttons, spans))
             placed = True
         if scenario.duration_s is not None:
             if room.now_s >= scenario.duration_s:
