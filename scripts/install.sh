@@ -54,7 +54,9 @@ if ! id "$USER_NAME" >/dev/null 2>&1; then
     useradd --system --home-dir "$STATE_DIR" --no-create-home --shell /usr/sbin/nologin "$USER_NAME"
 fi
 for group in audio gpio; do
-    getent group "$group" >/dev/null && usermod -aG "$group" "$USER_NAME"
+    # The unit asks for both groups: make gpio where the OS has none (non-Pi boards).
+    getent group "$group" >/dev/null || groupadd --system "$group"
+    usermod -aG "$group" "$USER_NAME"
 done
 
 say "installing the package into $VENV"
