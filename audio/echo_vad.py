@@ -294,12 +294,16 @@ def is_own_echo(partial_text: str, words_being_said: Sequence[str]) -> bool:
     the last few heard and the next few). The partial is echo when at least 80 % of
     its normalised tokens match those words in order, each fuzzily (difflib ratio
     >= 0.7, exact for words of one or two letters), and the matched words lie in
-    one stretch no longer than twice the partial. An empty partial is not echo.
+    one stretch no longer than twice the partial. An empty partial is not echo. A
+    one-word partial must match exactly: short commands ("wait", "stop") are too
+    close to common words ("with", "shop") for a fuzzy match to be safe.
     """
     partial = normalise_tokens(partial_text)
     said = [t for word in words_being_said for t in normalise_tokens(word)]
     if not partial or not said:
         return False
+    if len(partial) == 1:
+        return partial[0] in said
     needed = math.ceil(_MIN_MATCHED_SHARE * len(partial))
     best = 0
     for start in range(len(said)):

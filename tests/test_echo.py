@@ -310,3 +310,11 @@ def test_filter_then_process_gives_the_same_events_as_process(appliance_voice, u
         events.append(got)
     assert events[0] == events[1]
     assert any(isinstance(e, SpeechStarted) for e in events[0])
+
+
+def test_text_guard_never_takes_a_short_command_for_a_similar_word():
+    from bargein.audio.echo_vad import is_own_echo
+
+    assert not is_own_echo("Wait.", ["at", "nine", "with", "the", "design"])
+    assert not is_own_echo("stop", ["the", "shop", "is", "open"])
+    assert is_own_echo("design", ["at", "nine", "with", "the", "design"])
