@@ -65,14 +65,18 @@ class SpeechEnded:
 
 @dataclass(frozen=True)
 class PartialTranscript:
+    """The growing hypothesis; ``words_end_s`` is where its last word ends, if known."""
+
     text: str
     t_seconds: float
+    words_end_s: float | None = None
 
 
 @dataclass(frozen=True)
 class FinalTranscript:
     text: str
     t_seconds: float
+    words_end_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -306,6 +310,7 @@ class _Barge:
     pause_at_s: float | None = None
     sentence_end_s: float | None = None
     had_words: bool = False
+    words_end_s: float | None = None
 
 
 class BargeinMachine:
@@ -356,9 +361,14 @@ class BargeinMachine:
         return self.state in (State.SPEAKING, State.SPEAKING_DUCKED, State.PAUSED)
 
     def _speech_ms(self, t_seconds: float) -> float:
-        assert self._barge is not None
-        end = self._barge.ended_s if self._barge.ended_s is not None else t_seconds
-        return max(0.0, end - self._barge.onset_s) * 1000.0
+        """How long the person has talked: the VAD's span, or the words' if they run longer
+        (a gate that closes early under echo must not make real words look like a blip)."""
+        barge = self._barge
+        assert barge is not None
+        end = barge.ended_s if barge.ended_s is not None else t_seconds
+        if barge.words_end_s is not None:
+            end = max(end, min(barge.words_end_s, t_seconds))
+        return max(0.0, end - barge.onset_s) * 1000.0
 
     def _send(self, text: str, record: InterruptionRecord | None, actions: list[Action]) -> None:
         self._reply_id = self._new_id()
@@ -544,6 +554,8 @@ class BargeinMachine:
         tokens = self.classifier.normalise(ev.text)
         barge.text = ev.text
         barge.had_words = barge.had_words or bool(tokens)
+        if tokens and ev.words_end_s is not None:
+            barge.words_end_s = max(barge.words_end_s or ev.words_end_s, ev.words_end_s)
         if self.state in (State.SPEAKING_DUCKED, State.PAUSED):
             barge.decision = self.classifier.classify_partial(tokens, self._speech_ms(ev.t_seconds))
             self._maybe_cut(ev.t_seconds, actions)
@@ -567,6 +579,8 @@ class BargeinMachine:
         if barge is not None:
             barge.text = text
             barge.had_words = barge.had_words or bool(self.classifier.normalise(text))
+            if barge.had_words and ev.words_end_s is not None:
+                barge.words_end_s = max(barge.words_end_s or ev.words_end_s, ev.words_end_s)
         if self.state is State.INTERRUPTED and barge is not None:
             self._settle_after_cut(text, ev.t_seconds, actions)
         elif self._speaking() and barge is not None:

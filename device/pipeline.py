@@ -423,10 +423,11 @@ class Pipeline:
                 self.echo_partials_dropped += 1
                 log.debug("dropped a transcript of the appliance's own voice: %r", result.text)
                 continue
+            words_end_s = result.words[-1].end_s if result.words else None
             if isinstance(result, Partial):
-                self.handle(m.PartialTranscript(result.text, now))
+                self.handle(m.PartialTranscript(result.text, now, words_end_s))
             else:
-                self.handle(m.FinalTranscript(result.text, now))
+                self.handle(m.FinalTranscript(result.text, now, words_end_s))
         self._drain_speech(now)
         self._report_position(now)
         for sentence in self.agents.poll(now):

@@ -284,6 +284,26 @@ def test_no_voice_cut_before_min_cut_speech_ms(classifier):
     assert Cut in kinds(out)
 
 
+def test_words_outlasting_a_short_vad_span_still_cut_late(classifier):
+    """Under echo the VAD may close early; the words' own times show it was speech."""
+    room = speaking_room(classifier, min_cut_speech_ms=250)
+    room.play_to(1.0)
+    onset = room.t
+    room.feed(SpeechStarted(onset, room.at(0.1)))
+    out = room.feed(SpeechEnded(onset + 0.15, room.at(0.1)))  # a 150 ms "blip"
+    assert Unduck() in out
+    out = room.feed(FinalTranscript("stop", room.at(0.2), words_end_s=onset + 0.35))
+    assert Cut in kinds(out)
+    assert room.records()[-1].type is InterruptionType.CANCELLATION
+    # the same short blip with no words end known stays a noise: no cut
+    room2 = speaking_room(classifier, min_cut_speech_ms=250)
+    room2.play_to(1.0)
+    onset = room2.t
+    room2.feed(SpeechStarted(onset, room2.at(0.1)))
+    room2.feed(SpeechEnded(onset + 0.15, room2.at(0.1)))
+    assert Cut not in kinds(room2.feed(FinalTranscript("stop", room2.at(0.2))))
+
+
 def test_button_is_exempt_from_min_cut_and_cuts_mid_word(classifier):
     room = speaking_room(classifier)
     room.play_to(word_start_s(5) + 0.1)  # mid "return"
