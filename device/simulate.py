@@ -380,10 +380,13 @@ def run_scenario(
     pipeline.handle(m.FinalTranscript(opening_question, 0.0))
     while room.now_s < max_s:
         frame = room.step()
+        # What came out of the speaker up to now, read before this frame's decisions
+        # (a cut flushes the ring: nothing more plays after it).
+        pos = room.ring.position()
+        if pos.utterance_id is not None and not pos.cut:
+            tracker.update(writer, pos.utterance_id, pos.played_s, pos.t_seconds)
         pipeline.process_frame(frame)
         pos = room.ring.position()
-        if pos.utterance_id is not None and not pos.cut:  # a cut flushes: nothing more plays
-            tracker.update(writer, pos.utterance_id, pos.played_s, pos.t_seconds)
         if not placed and tracker.words:
             first_uid = min(tracker.words)
             # Placed as soon as the first sentence is queued: the whole reply is
