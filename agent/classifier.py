@@ -22,21 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bargein.agent.interruption import InterruptionType
+from bargein.agent.interruption import CUT_TYPES, InterruptionType
 from bargein.device.errors import ConfigError
 
 Tokens = tuple[str, ...]
 
-CUT_TYPES = frozenset(
-    {
-        InterruptionType.CANCELLATION,
-        InterruptionType.CORRECTION,
-        InterruptionType.REDIRECT,
-        InterruptionType.CLARIFICATION,
-        InterruptionType.BUTTON,
-    }
-)
-"""Types that stop the voice; the others (backchannel, noise) let it keep talking."""
 
 # Order matters only for ties (a phrase listed in two categories): earlier wins.
 _CUT_CATEGORIES = (

@@ -15,3 +15,15 @@ class InterruptionType(str, Enum):
     CLARIFICATION = "clarification"  # "wait, what?": cut, repeat more slowly
     NOISE = "noise"                  # cough, clap, door: keep talking
     BUTTON = "button"                # the hardware button: cut at once
+
+
+CUT_TYPES = frozenset(
+    {
+        InterruptionType.CANCELLATION,
+        InterruptionType.CORRECTION,
+        InterruptionType.REDIRECT,
+        InterruptionType.CLARIFICATION,
+        InterruptionType.BUTTON,
+    }
+)
+"""Types that stop the voice; the others (backchannel, noise) let it keep talking."""

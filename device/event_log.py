@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bargein.agent.classifier import CUT_TYPES
+from bargein.agent.interruption import CUT_TYPES
 from bargein.agent.interruption import InterruptionType
 
 log = logging.getLogger(__name__)

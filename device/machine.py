@@ -26,8 +26,8 @@ import logging
 from dataclasses import dataclass, field
 from enum import Enum
 
-from bargein.agent.classifier import CUT_TYPES, Decision, InterruptionClassifier
-from bargein.agent.interruption import InterruptionType
+from bargein.agent.classifier import Decision, InterruptionClassifier
+from bargein.agent.interruption import CUT_TYPES, InterruptionType
 from bargein.device.appliance_settings import BargeinSettings
 from bargein.device.event_log import InterruptionRecord
 from bargein.device.heard import Heard, what_was_heard

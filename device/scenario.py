@@ -25,22 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bargein.agent.interruption import InterruptionType
+from bargein.agent.interruption import CUT_TYPES, InterruptionType
 from bargein.device.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 OUTCOMES = ("cut", "continue")
-# Types that end in the appliance stopping; the other two keep it talking.
-CUT_TYPES = frozenset(
-    {
-        InterruptionType.CANCELLATION,
-        InterruptionType.CORRECTION,
-        InterruptionType.REDIRECT,
-        InterruptionType.CLARIFICATION,
-        InterruptionType.BUTTON,
-    }
-)
 CONTINUE_TYPES = frozenset({InterruptionType.BACKCHANNEL, InterruptionType.NOISE})
 
 _TOKEN = re.compile(r"[a-z0-9']+")
