@@ -29,7 +29,7 @@ import soxr
 from bargein.audio.alsa_quiet import open_pyaudio, portaudio_lock
 from bargein.audio.devices import DeviceInfo, find_device, open_error
 from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
-from bargein.audio.reconnect import DeviceKeeper
+from bargein.audio.reconnect import DeviceKeeper, KeptDevice
 from bargein.audio.settings import AudioSettings
 from bargein.device.errors import AudioDeviceError
 
@@ -247,7 +247,7 @@ def _pick_rate(pa: pyaudio.PyAudio, device: DeviceInfo, channels: int) -> int:
         return device.default_rate_hz
 
 
-class Microphone:
+class Microphone(KeptDevice):
     """16 kHz mono frames from a PyAudio input device, reconnecting when it is lost.
 
     ``rate_hz`` forces the device rate (otherwise 16 kHz when the device can, else its
@@ -301,11 +301,6 @@ class Microphone:
         return callback
 
     # -- lifecycle ---------------------------------------------------------------
-    def start(self) -> Microphone:
-        """Start opening the device (in the background, retrying until it works)."""
-        self._keeper.start()
-        return self
-
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop capture and release the device; raises if the keeper does not stop."""
         self._closed.set()
@@ -313,25 +308,7 @@ class Microphone:
             self._queue.put_nowait(None)  # wake a reader
         except queue.Full:
             pass
-        self._keeper.stop(timeout_s)
-
-    def __enter__(self) -> Microphone:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def connected(self) -> bool:
-        return self._keeper.connected
-
-    def wait_connected(self, timeout_s: float) -> bool:
-        return self._keeper.wait_connected(timeout_s)
-
-    @property
-    def keeper(self) -> DeviceKeeper:
-        """The reconnect loop (its ``retry_waits_s`` and ``connections`` for diagnostics)."""
-        return self._keeper
+        super().close(timeout_s)
 
     @property
     def dropped_blocks(self) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, Self
 
 log = logging.getLogger(__name__)
 
@@ -152,3 +152,38 @@ class DeviceKeeper:
     def _backoff(self, wait_s: float) -> None:
         self.retry_waits_s.append(wait_s)
         self._stop.wait(wait_s)
+
+
+class KeptDevice:
+    """What a microphone and a speaker share: a :class:`DeviceKeeper` that opens the
+    device in the background and reopens it when it is lost. Subclasses set
+    ``self._keeper`` and may extend :meth:`close`."""
+
+    _keeper: DeviceKeeper
+
+    def start(self) -> Self:
+        """Start opening the device (in the background, retrying until it works)."""
+        self._keeper.start()
+        return self
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Release the device; raises if the keeper does not stop in time."""
+        self._keeper.stop(timeout_s)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def connected(self) -> bool:
+        return self._keeper.connected
+
+    def wait_connected(self, timeout_s: float) -> bool:
+        return self._keeper.wait_connected(timeout_s)
+
+    @property
+    def keeper(self) -> DeviceKeeper:
+        """The reconnect loop (its ``retry_waits_s`` and ``connections`` for diagnostics)."""
+        return self._keeper

@@ -20,7 +20,7 @@ import pyaudio
 from bargein.audio.alsa_quiet import open_pyaudio, portaudio_lock
 from bargein.audio.devices import DeviceInfo, find_device, open_error
 from bargein.audio.playback import PlaybackRing
-from bargein.audio.reconnect import DeviceKeeper
+from bargein.audio.reconnect import DeviceKeeper, KeptDevice
 from bargein.audio.settings import AudioSettings
 from bargein.device.errors import AudioDeviceError
 
@@ -164,7 +164,7 @@ def _channels_to_open(pa: pyaudio.PyAudio, device: DeviceInfo, rate_hz: int) -> 
     )
 
 
-class Speaker:
+class Speaker(KeptDevice):
     """Plays a :class:`PlaybackRing` on a PyAudio output device, reconnecting when lost.
 
     The ring must be built at the rate and period the device will be opened with (see
@@ -189,29 +189,6 @@ class Speaker:
             backoff_max_s=settings.reconnect_backoff_max_s,
         )
 
-    def start(self) -> Speaker:
-        """Start opening the device (in the background, retrying until it works)."""
-        self._keeper.start()
-        return self
-
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop playback and release the device; raises if the keeper does not stop."""
-        self._keeper.stop(timeout_s)
-
-    def __enter__(self) -> Speaker:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def connected(self) -> bool:
-        return self._keeper.connected
-
-    def wait_connected(self, timeout_s: float) -> bool:
-        return self._keeper.wait_connected(timeout_s)
-
-    @property
-    def keeper(self) -> DeviceKeeper:
-        """The reconnect loop (its ``retry_waits_s`` and ``connections`` for diagnostics)."""
-        return self._keeper
+        super().close(timeout_s)
