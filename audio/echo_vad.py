@@ -37,7 +37,7 @@ import webrtcvad
 from bargein.audio.echo_canceller import EchoCanceller, PassThrough, make_canceller
 from bargein.audio.echo_delay import DelayEstimator
 from bargein.audio.echo_reference import EchoReference
-from bargein.audio.frames import AudioFrame
+from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 from bargein.audio.settings import EchoSettings, VadSettings
 from bargein.audio.vad import SpeechEvent, SpeechSegmenter, VoiceDetector
 
@@ -49,16 +49,61 @@ _INT16_POWER = 32768.0**2
 _LEAK_WINDOW_S = 2.0
 _LEAK_QUANTILE = 0.9
 _LEAK_START = 10.0 ** (12.0 / 10.0)
+"""Residual-to-reference power ratio assumed before any frame was seen (+12 dB)."""
 _LEAK_MIN_FRAMES = 5
 """Echo-only frames needed before the measured leak replaces the cautious start value
 (150 ms at 30 ms frames: short, so a person who talks at once is still heard)."""
-"""Residual-to-reference power ratio assumed before any frame was seen (+12 dB)."""
 _ENVELOPE_DECAY_DB_PER_S = 60.0
 """How fast the reference envelope falls: the room's reverberation, generously."""
 _NOISE_RISE_DB_PER_S = 3.0
 _ALIGN_HEADROOM_S = 0.008
 """The reference is taken this much earlier than the measured delay, so the
 canceller's filter stays causal when the measurement is a little late."""
+_DT_MAX_LAG_S = 0.1
+"""Echo lags (after the aligned reference) searched by the double-talk detector."""
+_DT_REF_ACTIVE_DB = 6.0
+"""The double-talk detector judges only frames whose reference power is within this
+of the envelope: in a reverberation tail a low correlation means nothing."""
+_DT_ABOVE_NOISE_DB = 20.0
+"""...and only frames this far above the noise floor (noise does not correlate either)."""
+_PRE_EMPHASIS = 0.9
+_LEARN_CORRELATION = 0.6
+"""The leak is learned only from frames the reference explains at least this well
+(or from frames the double-talk detector does not judge)."""
+
+
+def echo_correlation(mic_pcm: np.ndarray, ref_history: np.ndarray) -> float:
+    """How well the reference explains the mic frame: the largest normalised
+    cross-correlation between them over the echo lags ``ref_history`` covers.
+
+    ``ref_history`` ends with the reference for the frame and starts ``max_lag``
+    samples earlier (``len(ref_history) - len(mic_pcm)`` lags, 0 to ``max_lag``).
+    The echo is the reference filtered by the room: its direct path correlates with
+    the reference (0.7-0.95 in a 30 ms frame), whatever the coupling and whether or
+    not the canceller has converged. A person talking over it is not in the
+    reference, so the correlation falls by the share of the mic they take.
+    """
+    # Pre-emphasis: speech's strong low frequencies make two unrelated voices look
+    # alike over 30 ms; its first difference correlates only where the waveform does.
+    x = mic_pcm.astype(np.float64)
+    mic = x[1:] - _PRE_EMPHASIS * x[:-1]
+    r = ref_history.astype(np.float64)
+    ref = r[1:] - _PRE_EMPHASIS * r[:-1]
+    n = len(mic)
+    max_lag = len(ref) - n
+    mic_energy = float(np.dot(mic, mic))
+    if max_lag < 0 or mic_energy <= 0.0:
+        return 0.0
+    size = 1 << (len(ref) + n - 1).bit_length()
+    xcorr = np.fft.irfft(np.fft.rfft(ref, size) * np.conj(np.fft.rfft(mic, size)), size)
+    starts = np.arange(max_lag + 1)
+    cumulative = np.concatenate(([0.0], np.cumsum(np.square(ref))))
+    ref_energy = cumulative[starts + n] - cumulative[starts]
+    valid = ref_energy > 0.0
+    if not valid.any():
+        return 0.0
+    ncc = np.abs(xcorr[starts][valid]) / np.sqrt(mic_energy * ref_energy[valid])
+    return float(min(1.0, ncc.max()))
 
 
 class _GatedDetector(VoiceDetector):
@@ -125,9 +170,16 @@ class EchoAwareVad:
         self._cached: tuple[float, AudioFrame, AudioFrame] | None = None
         self._cached_ref: np.ndarray | None = None
         self._frame_s = 0.03
+        self._dt_lags = round(_DT_MAX_LAG_S * CAPTURE_RATE_HZ)
+        self._dt_threshold = s.double_talk_correlation
+        self._ref_history = np.zeros(0, dtype=np.float32)
+        self._correlation = 1.0
+        self._mic_power = 0.0
         self.last_cleaned: AudioFrame | None = None
         self.last_echo_explained = False
         """The last frame had voice-like audio that the echo explains (gate closed)."""
+        self.last_double_talk = False
+        """The last frame was judged double talk: the reference does not explain the mic."""
 
     # --------------------------------------------------------------- VoiceDetector API
 
@@ -182,12 +234,29 @@ class EchoAwareVad:
                 self._last_active_s = frame.end_s
             if frame.t_seconds - self._last_active_s < self._tail_s:
                 cleaned = self.canceller.process(frame, ref)
+                self._remember_reference(ref)
+                self._mic_power = float(np.mean(np.square(frame.pcm, dtype=np.float64)))
+                self._correlation = 1.0
+                if self._dt_threshold > 0.0:
+                    self._correlation = echo_correlation(frame.pcm, self._ref_history)
             else:
                 ref = None
+                self._ref_history = np.zeros(0, dtype=np.float32)
         self._cached = (frame.t_seconds, frame, cleaned)
         self._cached_ref = ref
         self.last_cleaned = cleaned
         return ref, cleaned
+
+    def _remember_reference(self, ref: np.ndarray) -> None:
+        """Keep the reference of the last ``_DT_MAX_LAG_S`` plus this frame."""
+        keep = self._dt_lags + len(ref)
+        history = self._ref_history
+        if len(history) != keep:  # first frame of playback (or after a realignment)
+            history = np.zeros(keep, dtype=np.float32)
+        else:
+            history[: -len(ref)] = history[len(ref) :]
+        history[-len(ref) :] = ref
+        self._ref_history = history
 
     def _update_delay(self, frame: AudioFrame) -> None:
         """Feed the delay estimator; realign the reference only when the filter needs it.
@@ -213,6 +282,7 @@ class EchoAwareVad:
         self._align_s = align_s
         self.canceller.reset()
         self._reset_leak()
+        self._ref_history = np.zeros(0, dtype=np.float32)
 
     # --------------------------------------------------------------- the echo gate
 
@@ -230,7 +300,32 @@ class EchoAwareVad:
         self._envelope = max(self._ref_power, self._envelope * decay)
         self._res_power = float(np.mean(np.square(cleaned.pcm.astype(np.float64))))
         expected = self._leak() * self._envelope + self._noise
-        return cleaned, self._res_power <= self._margin * expected, True
+        explained = self._res_power <= self._margin * expected
+        self.last_double_talk = self._double_talk(expected)
+        return cleaned, explained and not self.last_double_talk, True
+
+    def _double_talk(self, expected_power: float) -> bool:
+        """The reference explains the mic poorly while the mic is well above noise.
+
+        Before the leak is known, that alone decides, on frames where the speaker is
+        playing now (in a reverberation tail a low correlation means nothing). Once
+        it is known, the residual must also exceed the echo expected to remain (no
+        margin): the tail is then covered by the envelope.
+        """
+        if self._dt_threshold <= 0.0 or self._correlation >= self._dt_threshold:
+            return False
+        if not self._loud():
+            return False
+        if len(self._leak_history) < _LEAK_MIN_FRAMES:
+            return self._speaker_active()
+        return self._res_power > expected_power
+
+    def _loud(self) -> bool:
+        """The raw mic is well above the noise floor (noise does not correlate either)."""
+        return self._mic_power >= self._noise * 10.0 ** (_DT_ABOVE_NOISE_DB / 10.0)
+
+    def _speaker_active(self) -> bool:
+        return self._ref_power >= self._envelope * 10.0 ** (-_DT_REF_ACTIVE_DB / 10.0)
 
     def _reset_leak(self) -> None:
         """Assume a large leak until a few echo-only frames have shown the real one."""
@@ -244,25 +339,30 @@ class EchoAwareVad:
         return float(np.quantile(np.fromiter(self._leak_history, float), _LEAK_QUANTILE))
 
     def _learn(self, frame: AudioFrame, cleaned: AudioFrame) -> None:
-        """Update the noise floor and the echo leak from a frame not judged to be a person."""
-        if self.detector.speaking or self.detector.last_is_speech:
-            return
+        """Update the noise floor, and the echo leak from a frame not judged to be a person.
+
+        The floor is a minimum, so a lower frame lowers it even during speech; it
+        rises only on frames that are not speech.
+        """
         self._frame_s = frame.duration_s
-        if self._envelope <= 0.0:
-            power = float(np.mean(np.square(frame.pcm.astype(np.float64))))
-            self._track_noise(power)
+        playing = self._envelope > 0.0
+        power = self._res_power if playing else float(np.mean(np.square(frame.pcm, dtype=np.float64)))
+        person = self.detector.speaking or self.detector.last_is_speech
+        self._track_noise(power, rise=not person)
+        if person or not playing:
             return
-        self._track_noise(self._res_power)
+        if self.last_double_talk or (self._correlation < _LEARN_CORRELATION and self._loud()):
+            return  # the reference does not explain this frame: maybe a person
         excess = max(0.0, self._res_power - self._noise)
         self._leak_history.append(excess / self._envelope)
         keep = max(1, round(_LEAK_WINDOW_S / self._frame_s))
         while len(self._leak_history) > keep:
             self._leak_history.popleft()
 
-    def _track_noise(self, power: float) -> None:
+    def _track_noise(self, power: float, rise: bool) -> None:
         if self._noise <= 0.0 or power < self._noise:
             self._noise = power
-        else:
+        elif rise:
             self._noise *= 10.0 ** (_NOISE_RISE_DB_PER_S * self._frame_s / 10.0)
 
 

@@ -146,6 +146,14 @@ class EchoSettings:
         min=20.0,
         max=1000.0,
     )
+    double_talk_correlation: float = setting(
+        0.5,
+        "During playback, a frame the speaker's reference explains worse than this "
+        "(normalised cross-correlation of mic and reference) is double talk: the echo "
+        "gate opens and the echo leak is not learned from it; 0 = off",
+        min=0.0,
+        max=1.0,
+    )
     speech_over_echo_db: float = setting(
         8.0,
         "During playback, the echo-cancelled mic must exceed the echo it is expected to "

@@ -16,7 +16,7 @@ import pytest
 from bargein.audio.echo_canceller import PassThrough, SpeexCanceller, erle_db, make_canceller
 from bargein.audio.echo_delay import DelayEstimator
 from bargein.audio.echo_reference import EchoReference
-from bargein.audio.echo_vad import EchoAwareVad, is_own_echo, normalise_tokens
+from bargein.audio.echo_vad import EchoAwareVad, echo_correlation, is_own_echo, normalise_tokens
 from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 from bargein.audio.settings import EchoSettings, VadSettings
 from bargein.audio.vad import SpeechEnded, SpeechStarted, VoiceDetector
@@ -318,3 +318,58 @@ def test_text_guard_never_takes_a_short_command_for_a_similar_word():
     assert not is_own_echo("Wait.", ["at", "nine", "with", "the", "design"])
     assert not is_own_echo("stop", ["the", "shop", "is", "open"])
     assert is_own_echo("design", ["at", "nine", "with", "the", "design"])
+
+
+# ------------------------------------------------------------------ double talk
+
+
+def _first_sound_s(voice: np.ndarray) -> float:
+    magnitude = np.abs(voice.astype(np.float64))
+    return int(np.argmax(magnitude > 0.01 * magnitude.max())) / ESPEAK_RATE_HZ
+
+
+@pytest.mark.parametrize("double_talk_correlation", [0.5, 0.0])
+def test_person_talking_100_ms_into_playback_is_heard(
+    appliance_voice, user_voice, double_talk_correlation
+):
+    """Double talk from the start: no echo-only audio has shown the echo's level yet.
+
+    The double-talk detector (on by default) sees that the reference does not explain
+    the mic and opens the gate; without it the cautious start value of the leak keeps
+    the person out.
+    """
+    room, reference = speaking_room(appliance_voice, echo_gain_db=-6.0, echo_delay_ms=8.0)
+    at_s = _first_sound_s(appliance_voice) + 0.1
+    clip = room.add_clip(user_voice, CAPTURE_RATE_HZ, at_s, level_db=-20.0)
+    vad, starts, _ = run_vads(room, reference, at_s + 1.5,
+                              double_talk_correlation=double_talk_correlation)
+    if double_talk_correlation == 0.0:
+        assert starts == []
+        return
+    assert starts, "a person talking 100 ms into playback was not heard"
+    assert at_s - 0.05 <= starts[0].onset_s <= clip.end_s
+    assert starts[0].decided_s - at_s < 0.3
+
+
+def test_echo_correlation_tells_echo_from_a_person(appliance_voice, user_voice):
+    room, reference = speaking_room(appliance_voice, echo_gain_db=0.0, echo_delay_ms=10.0,
+                                    reverb_ms=150.0)
+    frames = room.advance(2.0)
+    lag_samples = round(0.1 * CAPTURE_RATE_HZ)
+    echo_values, person_values = [], []
+    person = (user_voice.astype(np.float64) / 32768.0 * 10 ** (6 / 20)).astype(np.float32)
+    for k, frame in enumerate(frames[20:60]):
+        history = AudioFrame(np.zeros(len(frame.pcm) + lag_samples, np.int16),
+                             t_seconds=frame.t_seconds - lag_samples / CAPTURE_RATE_HZ)
+        ref = reference.reference_for(history, 0.0)
+        if np.mean(ref[-len(frame.pcm):] ** 2) < 1e-4:
+            continue  # a pause in the appliance's speech
+        echo_values.append(echo_correlation(frame.pcm, ref))
+        lo = (k * len(frame.pcm)) % (len(person) - len(frame.pcm))
+        voice = person[lo : lo + len(frame.pcm)] * 32767.0
+        mixed = np.clip(frame.pcm + voice, -32768, 32767).astype(np.int16)
+        if np.mean(voice**2) > 4 * np.mean(frame.pcm.astype(np.float64) ** 2):
+            person_values.append(echo_correlation(mixed, ref))
+    assert len(echo_values) > 10 and len(person_values) > 3
+    assert np.median(echo_values) > 0.7
+    assert np.median(person_values) < 0.5
