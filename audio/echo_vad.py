@@ -294,6 +294,7 @@ class EchoAwareVad:
             self._envelope = 0.0
             self._ref_power = 0.0
             self._res_power = 0.0
+            self.last_double_talk = False
             return cleaned, False, False
         decay = 10.0 ** (-_ENVELOPE_DECAY_DB_PER_S * frame.duration_s / 10.0)
         self._ref_power = float(np.mean(np.square(ref, dtype=np.float64))) * _INT16_POWER
@@ -307,12 +308,17 @@ class EchoAwareVad:
     def _double_talk(self, expected_power: float) -> bool:
         """The reference explains the mic poorly while the mic is well above noise.
 
-        Before the leak is known, that alone decides, on frames where the speaker is
+        Once a frame is double talk, the next stays so while its correlation is below
+        ``_LEARN_CORRELATION`` (a voice's weaker frames are still the voice). Before
+        the leak is known, that alone decides, on frames where the speaker is
         playing now (in a reverberation tail a low correlation means nothing). Once
         it is known, the residual must also exceed the echo expected to remain (no
         margin): the tail is then covered by the envelope.
         """
-        if self._dt_threshold <= 0.0 or self._correlation >= self._dt_threshold:
+        threshold = self._dt_threshold
+        if self.last_double_talk:  # hold: a voice's weaker frames stay double talk
+            threshold = max(threshold, _LEARN_CORRELATION)
+        if self._dt_threshold <= 0.0 or self._correlation >= threshold:
             return False
         if not self._loud():
             return False
