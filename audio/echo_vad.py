@@ -94,7 +94,7 @@ def echo_correlation(mic_pcm: np.ndarray, ref_history: np.ndarray) -> float:
     mic_energy = float(np.dot(mic, mic))
     if max_lag < 0 or mic_energy <= 0.0:
         return 0.0
-    size = 1 << (len(ref) + n - 1).bit_length()
+    size = len(ref)  # circular, but lags 0..max_lag never wrap
     xcorr = np.fft.irfft(np.fft.rfft(ref, size) * np.conj(np.fft.rfft(mic, size)), size)
     starts = np.arange(max_lag + 1)
     cumulative = np.concatenate(([0.0], np.cumsum(np.square(ref))))
