@@ -16,7 +16,13 @@ For each capture frame it takes the speaker reference for that frame
   the canceller as it converges, and a +6 dB coupling before convergence is just
   a large leak), and the envelope carries the reference's energy through the
   room's reverberation. There is no time window in which speech is ignored: a
-  person louder than the echo the canceller leaves is heard from the first frame.
+  person louder than the echo the canceller leaves is heard from the first frame;
+* a double-talk detector opens the gate too: when the raw mic is well above noise
+  but the reference explains it poorly (:func:`echo_correlation` below
+  ``double_talk_correlation``), a person is talking over the echo. That needs no
+  converged canceller and no known coupling, so a person who talks 100 ms into
+  playback, or quietly before the canceller has converged, is heard; and the leak
+  is not learned from such frames.
 
 :func:`is_own_echo` is the text-level guard: a partial transcript that matches the
 words the appliance is saying at that moment is its echo, not a person.
