@@ -59,6 +59,7 @@ from bargein.device.errors import ConfigError
 from bargein.device.event_log import EventLog, InterruptionRecord
 from bargein.device.heartbeat import LOOP, Heartbeats
 from bargein.device.interruption_rate import InterruptionRate
+from bargein.device.malloc_tuning import fix_mmap_threshold
 from bargein.device.pipeline import AgentRunner, NullObserver, Pipeline, ThreadedSpeech
 from bargein.device.systemd_notify import SystemdNotifier
 from bargein.device.threaded_asr import NoRecognition, ThreadedVosk
@@ -293,6 +294,7 @@ class Daemon:
         }
         code = 0
         try:
+            fix_mmap_threshold()  # before the models load: large buffers stay returnable
             self._build()
             try:
                 self.audio.start()

@@ -7,8 +7,10 @@ keeps talking to it: a question, a backchannel, a "stop", a "continue", over and
 over (clips spoken by the Piper voice). From ``/proc/<pid>`` it reads:
 
 - ``daemon_rss_mb``: peak resident memory (VmHWM) over the run;
-- ``daemon_rss_growth_mb``: resident memory at the end minus after the first minute
-  of conversation (the target is no growth);
+- ``daemon_rss_growth_mb``: resident memory over the last minute minus over the
+  minute after the first (the target is no growth). Each is the median of samples
+  taken every 50 ms: a single sample lands at random inside or outside a synthesis,
+  whose tensors come and go (tens of MB), and would measure that instead;
 - ``daemon_cpu_pct``: CPU time per second of conversation, in percent of one core
   (normalised to real time when the room runs faster).
 
@@ -159,7 +161,7 @@ def _converse(proc: subprocess.Popen, control: Path, clips: dict[str, Path],
     start_s = time.monotonic()
     cpu_start_s = _cpu_s(pid)
     first_minute_s = min(FIRST_MINUTE_S, conversation_s / 3)
-    rss_after_first_mb: float | None = None
+    rss_by_minute: dict[int, list[float]] = {}
     cycle = 0
     step = 0
     next_report_s = 0.0
@@ -176,22 +178,24 @@ def _converse(proc: subprocess.Popen, control: Path, clips: dict[str, Path],
             step += 1
             if step == len(CYCLE):
                 step, cycle = 0, cycle + 1
-        if rss_after_first_mb is None and virtual_s >= first_minute_s:
-            rss_after_first_mb = _proc_status(pid)["VmRSS"]
+        rss_mb = _proc_status(pid)["VmRSS"]
+        rss_by_minute.setdefault(int(virtual_s // first_minute_s), []).append(rss_mb)
         if virtual_s >= next_report_s:
-            next_report_s += FIRST_MINUTE_S
-            log.info("soak: %.0f s of conversation, daemon RSS %.1f MB", virtual_s,
-                     _proc_status(pid)["VmRSS"])
+            next_report_s += first_minute_s
+            log.info("soak: %.0f s of conversation, daemon RSS %.1f MB", virtual_s, rss_mb)
         time.sleep(0.05)
     elapsed_s = time.monotonic() - start_s
     cpu_s = _cpu_s(pid) - cpu_start_s
     status = _proc_status(pid)
-    if rss_after_first_mb is None:  # a conversation shorter than one sampling step
-        rss_after_first_mb = status["VmRSS"]
-    log.info("soak: %.0f s of conversation in %.0f s, %d cycles", conversation_s, elapsed_s, cycle)
+    medians = {minute: float(np.median(v)) for minute, v in sorted(rss_by_minute.items())}
+    log.info("soak: %.0f s of conversation in %.0f s, %d cycles; median daemon RSS per "
+             "%.0f s: %s MB", conversation_s, elapsed_s, cycle, first_minute_s,
+             ", ".join(f"{v:.0f}" for v in medians.values()))
+    full = [m for m in medians if m >= 1 and len(rss_by_minute[m]) >= 10]
+    growth_mb = medians[full[-1]] - medians[full[0]] if full else 0.0
     return {
         "daemon_rss_mb": round(status["VmHWM"], 1),
-        "daemon_rss_growth_mb": round(status["VmRSS"] - rss_after_first_mb, 1),
+        "daemon_rss_growth_mb": round(growth_mb, 1),
         "daemon_cpu_pct": round(100.0 * cpu_s / (elapsed_s * speed), 1),
     }
 

@@ -18,17 +18,27 @@ from bargein.audio.frames import AudioFrame
 
 log = logging.getLogger(__name__)
 
+CONTROL_TIMEOUT_S = 0.0
+"""How long the loop waits to queue an utterance's start or end: not at all."""
+
 
 class ThreadedVosk:
     """``begin`` / ``feed`` / ``end`` an utterance's audio; ``poll`` the results so far."""
 
     def __init__(self, worker: AsrWorker) -> None:
         self.worker = worker
+        self.skipped_controls = 0
+        """Utterance starts and ends dropped because the worker's queue was full."""
 
     def begin(self, frames: list[AudioFrame]) -> None:
         if not frames:
             return
-        self.worker.reset(frames[0].t_seconds)
+        try:
+            self.worker.reset(frames[0].t_seconds, timeout_s=CONTROL_TIMEOUT_S)
+        except queue.Full:
+            self.skipped_controls += 1
+            log.warning("ASR worker is behind (input queue full): utterance start at %.2f s "
+                        "not queued; it decodes on from the previous one", frames[0].t_seconds)
         for frame in frames:
             self.worker.submit(frame)
 
@@ -36,7 +46,12 @@ class ThreadedVosk:
         self.worker.submit(frame)
 
     def end(self, t_seconds: float) -> None:
-        self.worker.finish()
+        try:
+            self.worker.finish(timeout_s=CONTROL_TIMEOUT_S)
+        except queue.Full:
+            self.skipped_controls += 1
+            log.warning("ASR worker is behind (input queue full): no final result for the "
+                        "utterance ending at %.2f s; the last partial stands", t_seconds)
 
     def poll(self, now_s: float) -> list[Partial | Final]:
         out: list[Partial | Final] = []

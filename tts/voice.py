@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from piper import PiperVoice, SynthesisConfig
+import onnxruntime
+from piper import PiperConfig, PiperVoice, SynthesisConfig
 from piper.voice import AudioChunk
 
 from bargein.device.errors import ModelMissingError
@@ -94,7 +96,9 @@ def _load(model: Path) -> Voice:
     if not config.is_file():
         raise ModelMissingError(f"Piper voice config {config} not found: {_FIX}")
     try:
-        piper = PiperVoice.load(model, config_path=config, include_alignments=True)
+        piper = PiperVoice(
+            session=_session(model), config=PiperConfig.from_dict(json.loads(config.read_text()))
+        )
     # The loaders raise many unrelated types for a damaged file (protobuf
     # DecodeError, onnxruntime's Fail/InvalidProtobuf, JSONDecodeError, KeyError).
     except Exception as exc:  # noqa: BLE001
@@ -107,6 +111,33 @@ def _load(model: Path) -> Voice:
         log.warning("voice %s gives no phoneme timings: word spans will be approximate", model)
     log.info("loaded Piper voice %s (%d Hz)", model.name, voice.rate_hz)
     return voice
+
+
+def _session(model: Path) -> onnxruntime.InferenceSession:
+    """The voice's ONNX session, patched in memory to output phoneme timings.
+
+    What ``PiperVoice.load(include_alignments=True)`` builds, with two memory caches
+    off that grow for as long as the voice speaks new text. The CPU arena keeps every
+    block it ever reserved and grows in doubling steps whenever a longer sentence
+    needs a larger tensor; with it off each run's tensors go back to malloc (the
+    large ones to the OS). The memory-pattern cache keeps one allocation plan per
+    input length (about 25 kB per new sentence length, measured); planning afresh
+    costs little next to the synthesis itself.
+    """
+    import onnx
+    from piper.patch_voice_with_alignment import add_alignment_output
+
+    proto = onnx.load(str(model))
+    try:
+        add_alignment_output(proto)
+    except ValueError as exc:  # already patched on disk, or no timing tensor to expose
+        log.debug("voice %s not patched for alignments: %s", model.name, exc)
+    options = onnxruntime.SessionOptions()
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
+    return onnxruntime.InferenceSession(
+        proto.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
+    )
 
 
 def silence(n_samples: int) -> np.ndarray:
