@@ -538,4 +538,5 @@ class Pipeline:
                 self.vad.reset_segment()
                 self._in_speech = False
                 self.recognition.end(now)
+                self.observer.vad(False, now, now)
             self.state = action.state
