@@ -149,7 +149,7 @@ class InlineVosk:
 
 
 class SpeechEngine(Protocol):
-    def say(self, text: str, utterance_id: int, last: bool) -> None: ...
+    def say(self, text: str, utterance_id: int, last: bool, length_scale: float = 1.0) -> None: ...
 
     def cancel(self) -> None: ...
 
@@ -164,10 +164,11 @@ class ThreadedSpeech:
         self.synth = synth_factory(self._ready.put)
         self._streams: dict[int, object] = {}
 
-    def say(self, text: str, utterance_id: int, last: bool) -> None:
+    def say(self, text: str, utterance_id: int, last: bool, length_scale: float = 1.0) -> None:
         stream = self._streams.get(utterance_id)
         if stream is None:
-            stream = self._streams[utterance_id] = self.synth.open_stream(utterance_id)
+            pace = self.synth.length_scale * length_scale
+            stream = self._streams[utterance_id] = self.synth.open_stream(utterance_id, pace)
         if text:
             stream.feed(text + " ")  # type: ignore[attr-defined]
         if last:
@@ -207,20 +208,21 @@ class InlineSpeech:
         self._index: dict[int, int] = {}
         self._ready: list[SpeechChunk] = []
 
-    def _render(self, text: str) -> tuple[SpeechChunk, ...]:
-        key = (text, self.length_scale)
+    def _render(self, text: str, length_scale: float) -> tuple[SpeechChunk, ...]:
+        key = (text, length_scale)
         cached = self._cache.get(key)
         if cached is None:
             chunks = []
             for sentence in split_for_tts(text):
                 chunk_text = text[sentence.char_start:sentence.char_end]
                 chunks.append(render_sentence(self.voice, sentence, 0, 0, 0, chunk_text,
-                                              False, self.length_scale))
+                                              False, length_scale))
             cached = self._cache[key] = tuple(chunks)
         return cached
 
-    def say(self, text: str, utterance_id: int, last: bool) -> None:
-        rendered = self._render(text) if text.strip() else ()
+    def say(self, text: str, utterance_id: int, last: bool, length_scale: float = 1.0) -> None:
+        pace = self.length_scale * length_scale
+        rendered = self._render(text, pace) if text.strip() else ()
         offset = self._offsets.get(utterance_id, 0)
         index = self._index.get(utterance_id, 0)
         for i, chunk in enumerate(rendered):
@@ -280,11 +282,13 @@ class AgentRunner:
         self._held: list[_AgentSentence] = []
         self._release_s = 0.0
         self.last_agent = ""
+        self._pace: dict[int, float] = {}
 
     def start(self, reply_id: int, now_s: float) -> None:
         self.cancel()
         stream = self._stream = self.agent.reply(self.conversation)
         self.last_agent = stream.agent
+        self._pace = {reply_id: stream.length_scale}
         if self.threaded:
             self._thread = threading.Thread(
                 target=self._pump, args=(stream, reply_id, self._out.put), name="agent",
@@ -312,6 +316,10 @@ class AgentRunner:
         except Exception as exc:  # the agent's boundary: the loop says a notice instead
             log.exception("agent reply %d failed", reply_id)
             put(_AgentSentence(reply_id, "", True, failed=f"{type(exc).__name__}: {exc}"))
+
+    def pace(self, reply_id: int) -> float:
+        """The agent's pace hint for a reply (above 1 = slower), 1.0 when it gave none."""
+        return self._pace.get(reply_id, 1.0)
 
     def cancel(self) -> None:
         if self._stream is not None:
@@ -507,7 +515,8 @@ class Pipeline:
             self.ring.resume(action.from_utterance_s)
         elif isinstance(action, m.Speak):
             self._spoken.setdefault(action.utterance_id, []).append(action.text)
-            self.speech.say(action.text, action.utterance_id, action.last)
+            self.speech.say(action.text, action.utterance_id, action.last,
+                            self.agents.pace(action.utterance_id))
         elif isinstance(action, m.CancelSpeech):
             self.speech.cancel()
         elif isinstance(action, m.CancelAgent):

@@ -83,3 +83,27 @@ def test_real_vosk_can_replace_the_oracle(voice):
     # every transcript arrives after the user started talking (nothing invented)
     onset = min(e["onset_s"] for e in result.events if e.kind == "truth_user")
     assert all(e.t_s > onset for e in heard)
+
+
+def test_a_reply_marked_slower_is_spoken_slower(voice):
+    """A clarification's repeat comes with a pace hint; synthesis honours it."""
+    from bargein.agent.base import ReplyStream
+    from bargein.agent.conversation import Conversation
+    from bargein.device.pipeline import AgentRunner, InlineSpeech
+
+    class SlowAgent:
+        name = "slow"
+
+        def reply(self, conversation):
+            return ReplyStream(iter(["Refunds take five working days."]), agent="slow",
+                               length_scale=1.3)
+
+    runner = AgentRunner(SlowAgent(), Conversation(), threaded=False)
+    runner.start(7, 0.0)
+    assert runner.pace(7) == 1.3 and runner.pace(8) == 1.0
+    speech = InlineSpeech(voice)
+    speech.say("Refunds take five working days.", 1, True, 1.0)
+    normal = sum(len(c.pcm) for c in speech.poll())
+    speech.say("Refunds take five working days.", 2, True, runner.pace(7))
+    slow = sum(len(c.pcm) for c in speech.poll())
+    assert slow > 1.15 * normal

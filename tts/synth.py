@@ -91,6 +91,7 @@ class _Utterance:
     offset_samples: int = 0
     index: int = 0
     failed: bool = False
+    length_scale: float | None = None  # None = the synthesizer's pace
 
 
 @dataclass(frozen=True)
@@ -155,10 +156,14 @@ class Synthesizer:
             self._jobs.put(_Job(epoch, utterance, sentence, chunk_text, i == len(parts) - 1))
         log.info("utterance %d: %d sentences queued (%d chars)", utterance_id, len(parts), len(text))
 
-    def open_stream(self, utterance_id: int) -> SpeechStream:
-        """A stream that speaks text pieces (from an LLM) sentence by sentence as they complete."""
+    def open_stream(self, utterance_id: int, length_scale: float | None = None) -> SpeechStream:
+        """A stream that speaks text pieces (from an LLM) sentence by sentence as they complete.
+
+        ``length_scale`` sets this utterance's pace (above 1 is slower: a repeat after "what
+        was that?"); None keeps the synthesizer's own.
+        """
         self._check_running()
-        return SpeechStream(self, _Utterance(utterance_id), self._epoch)
+        return SpeechStream(self, _Utterance(utterance_id, length_scale=length_scale), self._epoch)
 
     def cancel(self) -> None:
         """Drop every queued sentence and the one being synthesized, of every utterance."""
@@ -219,7 +224,8 @@ class Synthesizer:
                                self.voice.rate_hz, u.offset_samples, (), True)
         return render_sentence(
             self.voice, job.sentence, u.utterance_id, u.index, u.offset_samples,
-            job.text, job.last, self.length_scale, self.volume,
+            job.text, job.last,
+            u.length_scale if u.length_scale is not None else self.length_scale, self.volume,
         )
 
 
