@@ -283,6 +283,18 @@ class _Utterance:
                 return end_s
         return None
 
+    def remainder_text(self, n_heard: int, remainder: tuple[str, ...]) -> str:
+        """The unheard rest as written (punctuation and capitals kept, so it is spoken as
+        sentences), when the text's words line up with the spans; else the bare words."""
+        tokens = self.text.split()
+        rest = tokens[n_heard:]
+        def bare(word: str) -> str:
+            return "".join(ch for ch in word.lower() if ch.isalnum())
+        if rest and remainder and len(rest) == len(remainder) and \
+                all(bare(a) == bare(b) for a, b in zip(rest, remainder)):
+            return " ".join(rest)
+        return " ".join(remainder)
+
     def heard_at(self, played_s: float) -> Heard:
         rate_hz = self.rate_hz or 1
         heard = what_was_heard(self.words, rate_hz, played_s, round(self.queued_end_s * rate_hz))
@@ -322,6 +334,7 @@ class BargeinMachine:
         self.state = State.IDLE
         self.muted = False
         self.remainder: tuple[str, ...] = ()
+        self._remainder_text = ""
         self._next_id = 1
         self._reply_id: int | None = None
         self._utterance: _Utterance | None = None
@@ -414,6 +427,7 @@ class BargeinMachine:
             played = barge.pause_at_s if self.state is State.PAUSED else utt.played_at(t_seconds)
             barge.heard = utt.heard_at(played if played is not None else 0.0)
             self.remainder = barge.heard.remainder
+            self._remainder_text = utt.remainder_text(len(barge.heard.words_heard), self.remainder)
         barge.cut_t_s = t_seconds
         self._consumes_remainder = False
         self._reply_id = None
@@ -490,8 +504,8 @@ class BargeinMachine:
         self._send(text, record, actions)
 
     def _speak_remainder(self, actions: list[Action]) -> None:
-        text = " ".join(self.remainder)
-        self.remainder = ()
+        text = self._remainder_text or " ".join(self.remainder)
+        self.remainder, self._remainder_text = (), ""
         self._utterance = _Utterance(self._new_id(), sentences=[text], text_complete=True)
         self._reply_id = None
         actions.append(Speak(text, self._utterance.utterance_id, last=True))
@@ -506,7 +520,7 @@ class BargeinMachine:
             self._speak_remainder(actions)
             return
         self._consumes_remainder = False
-        self.remainder = ()
+        self.remainder, self._remainder_text = (), ""
         record, self._pending_record = self._pending_record, None
         self._barge = None
         self._listen_deadline_s = None

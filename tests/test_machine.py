@@ -372,9 +372,30 @@ def test_continue_after_a_cancellation_plays_the_remainder(classifier):
     (speak,) = [a for a in out if isinstance(a, Speak)]
     assert speak.text.startswith("policy lets you return")
     assert speak.text.endswith("original box.")
+    assert "thirty days. Keep the receipt" in speak.text  # spoken as sentences
     assert speak.last
     assert not any(isinstance(a, SendToAgent) for a in out)
     assert room.machine.state is State.SPEAKING
+
+
+def test_resumed_remainder_keeps_the_sentences_when_spans_hold_bare_words(classifier):
+    room = Room(BargeinMachine(BargeinSettings(), classifier))
+    room.ask()
+    offset_s = 0.0
+    for index, sentence in enumerate((SENTENCE_1, SENTENCE_2)):
+        last = index == 1
+        room.feed(AgentText(sentence, room.reply_id, room.at(0.05), final=last))
+        words, end_s = spans(sentence.replace(".", ""), offset_s)  # Piper's spans: no punctuation
+        room.feed(SpeechChunkQueued(room.reply_id, words, RATE_HZ, offset_s, end_s, room.t))
+        offset_s = end_s
+    room.utterance_id, room.start_t = room.reply_id, room.t
+    room.feed(PlaybackPosition(room.reply_id, 0.0, room.t))
+    room.play_to(word_start_s(2) + 0.1 - 0.3)
+    room.talk_over((300, "stop"), final="stop")
+    room.feed(SpeechStarted(room.at(1.0), room.at(0.02)))
+    out = room.feed(SpeechEnded(room.at(0.5), room.t), FinalTranscript("continue", room.at(0.1)))
+    (speak,) = [a for a in out if isinstance(a, Speak)]
+    assert speak.text == "policy lets you return items within thirty days. Keep the receipt and the original box."
 
 
 def test_something_else_after_a_cancellation_drops_the_remainder(classifier):
