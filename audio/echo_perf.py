@@ -38,10 +38,10 @@ from bargein.audio.echo_canceller import (
 )
 from bargein.audio.echo_reference import EchoReference
 from bargein.audio.echo_vad import EchoAwareVad, echo_correlation
+from bargein.audio.espeak import espeak_native
 from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 from bargein.audio.settings import EchoSettings, VadSettings
 from bargein.audio.vad import SpeechStarted, VoiceDetector
-from bargein.audio.vad_perf import espeak_pcm
 from bargein.audio.virtual_room import RoomSettings, VirtualRoom
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def _appliance_speech(workdir: Path, quick: bool) -> tuple[np.ndarray, int]:
     texts = APPLIANCE_TEXTS[:1] if quick else APPLIANCE_TEXTS
     pieces, rate_hz = [], CAPTURE_RATE_HZ
     for text in texts:
-        pcm, rate_hz = espeak_pcm(text, workdir)
+        pcm, rate_hz = espeak_native(text, "en")
         pieces.append(pcm)
         pieces.append(np.zeros(rate_hz // 2, dtype=np.int16))
     return np.concatenate(pieces), rate_hz
@@ -123,7 +123,7 @@ def _user_detection(
     """(recall, p95 of decision minus true onset in ms) for users over -6 dB echo."""
     delays_ms, trials = [], 0
     for i, at_s in enumerate(times):
-        user, user_hz = espeak_pcm(USER_TEXTS[i % len(USER_TEXTS)], workdir, voice="en-us")
+        user, user_hz = espeak_native(USER_TEXTS[i % len(USER_TEXTS)], "en-us")
         room, reference, _ = _room(speech, rate_hz, -6.0, 150.0)
         clip = room.add_clip(user, user_hz, float(at_s), _USER_LEVEL_DB)
         magnitude = np.abs(clip.samples)

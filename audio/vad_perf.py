@@ -9,21 +9,16 @@ from the detected onset to it.
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
-import tempfile
 import time
-import wave
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from bargein.audio.espeak import espeak_native
 from bargein.audio.frames import CAPTURE_RATE_HZ
 from bargein.audio.settings import VadSettings
 from bargein.audio.vad import SpeechStarted, VoiceDetector
 from bargein.audio.virtual_room import PlacedClip, RoomSettings, VirtualRoom
-from bargein.device.errors import ModelMissingError
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +57,6 @@ class OnsetTrial:
         return abs(self.detected_onset_s - self.true_onset_s) * 1000.0
 
 
-def espeak_pcm(text: str, workdir: Path, voice: str = "en") -> tuple[np.ndarray, int]:
-    """Speak ``text`` with espeak-ng into int16 samples; returns (samples, rate_hz)."""
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise ModelMissingError("espeak-ng not found: install it with `apt-get install espeak-ng`")
-    path = workdir / f"espeak_{abs(hash((text, voice)))}.wav"
-    subprocess.run([exe, "-v", voice, "-w", str(path), text], check=True, timeout=30)
-    with wave.open(str(path), "rb") as wav:
-        rate_hz = wav.getframerate()
-        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
-    return pcm, rate_hz
-
-
 def true_onset_s(clip: PlacedClip) -> float:
     """Time of the clip's first sample above ``ONSET_THRESHOLD`` of its peak."""
     magnitude = np.abs(clip.samples)
@@ -86,14 +68,13 @@ def onset_trials(placements: int, seed: int = 7, settings: VadSettings | None = 
     """Place espeak-ng clips at known times and compare the detector's onsets to the truth."""
     rng = np.random.default_rng(seed)
     room = VirtualRoom(RoomSettings(noise_db=_NOISE_DB, seed=seed))
-    with tempfile.TemporaryDirectory() as tmp:
-        voices = ("en", "en-us", "en+f3", "en+m3")
-        clips = []
-        for i in range(placements):
-            pcm, rate_hz = espeak_pcm(TEXTS[i % len(TEXTS)], Path(tmp), voices[i % len(voices)])
-            at_s = 1.0 + i * _SPACING_S + float(rng.uniform(0.0, 0.5))
-            level_db = _LEVELS_DB[int(rng.integers(len(_LEVELS_DB)))]
-            clips.append(room.add_clip(pcm, rate_hz, at_s, level_db))
+    voices = ("en", "en-us", "en+f3", "en+m3")
+    clips = []
+    for i in range(placements):
+        pcm, rate_hz = espeak_native(TEXTS[i % len(TEXTS)], voices[i % len(voices)])
+        at_s = 1.0 + i * _SPACING_S + float(rng.uniform(0.0, 0.5))
+        level_db = _LEVELS_DB[int(rng.integers(len(_LEVELS_DB)))]
+        clips.append(room.add_clip(pcm, rate_hz, at_s, level_db))
     detector = VoiceDetector(settings)
     onsets = []
     for frame in room.advance(clips[-1].end_s + 1.0):

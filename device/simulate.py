@@ -29,6 +29,7 @@ from bargein.agent.local import LocalAgent
 from bargein.asr.oracle import OracleRecognizer, OracleUtterance
 from bargein.audio.frames import CAPTURE_RATE_HZ
 from bargein.audio.echo_canceller import SpeexCanceller
+from bargein.audio.espeak import espeak_pcm
 from bargein.audio.echo_reference import EchoReference
 from bargein.audio.echo_vad import EchoAwareVad
 from bargein.audio.frames import AudioFrame
@@ -71,23 +72,6 @@ def make_strategy(name: str, settings: BargeinSettings | None = None) -> Strateg
 
 
 # --------------------------------------------------------------------------- user audio
-
-_CLIP_CACHE: dict[tuple[str, str, int | None], np.ndarray] = {}
-
-
-def espeak_pcm(text: str, voice: str = "en-us", speed_wpm: int | None = None) -> np.ndarray:
-    """espeak-ng speech at 16 kHz as float32 (cached per text, voice and speed)."""
-    key = (text, voice, speed_wpm)
-    if key not in _CLIP_CACHE:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "clip.wav"
-            cmd = ["espeak-ng", "-v", voice, "-w", str(path)]
-            if speed_wpm:
-                cmd += ["-s", str(speed_wpm)]
-            subprocess.run(cmd + [text], check=True, capture_output=True, timeout=30)
-            _CLIP_CACHE[key] = read_wav_16k(path)
-    return _CLIP_CACHE[key]
-
 
 def read_wav_16k(path: Path) -> np.ndarray:
     """A WAV file (any rate, 16-bit) as 16 kHz mono float32."""

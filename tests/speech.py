@@ -5,12 +5,13 @@ Other test modules import :func:`espeak_wav`; keep its signature stable.
 
 from __future__ import annotations
 
-import subprocess
 import wave
 from pathlib import Path
 
 import numpy as np
 import soxr
+
+from bargein.audio.espeak import espeak_native
 
 
 def espeak_wav(text: str, path: Path | str, voice: str = "en", rate_hz: int = 16000) -> np.ndarray:
@@ -18,16 +19,7 @@ def espeak_wav(text: str, path: Path | str, voice: str = "en", rate_hz: int = 16
 
     Returns the samples written (int16, shape (samples,)).
     """
-    path = Path(path)
-    subprocess.run(
-        ["espeak-ng", "-v", voice, "-w", str(path), text],
-        check=True, capture_output=True, timeout=60,
-    )
-    with wave.open(str(path), "rb") as w:
-        native_hz = w.getframerate()
-        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
-        if w.getnchannels() > 1:
-            pcm = pcm.reshape(-1, w.getnchannels())[:, 0]
+    pcm, native_hz = espeak_native(text, voice)
     if native_hz != rate_hz:
         pcm = soxr.resample(pcm, native_hz, rate_hz)
     pcm = np.ascontiguousarray(pcm, dtype=np.int16)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bargein.audio import vad_perf
+from bargein.audio.espeak import espeak_native
 from bargein.audio.frames import AudioFrame
 from bargein.audio.settings import VadSettings
 from bargein.audio.vad import SpeechEnded, SpeechSegmenter, SpeechStarted, VoiceDetector
@@ -76,7 +77,7 @@ def test_noise_alone_starts_nothing():
 
 @pytest.mark.parametrize("frame_ms", [10, 30])
 def test_espeak_speech_at_a_known_time_is_detected_near_its_onset(tmp_path: Path, frame_ms: int):
-    pcm, rate_hz = vad_perf.espeak_pcm("Wait, stop, that is not what I asked.", tmp_path)
+    pcm, rate_hz = espeak_native("Wait, stop, that is not what I asked.", "en")
     room = VirtualRoom(RoomSettings(noise_db=-60.0, frame_ms=frame_ms, seed=2))
     clip = room.add_clip(pcm, rate_hz, at_s=1.237, level_db=-26.0)
     truth = vad_perf.true_onset_s(clip)
