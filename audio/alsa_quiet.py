@@ -115,3 +115,16 @@ def open_pyaudio() -> pyaudio.PyAudio:
     silence_audio_library_warnings()
     with portaudio_lock:
         return pyaudio.PyAudio()
+
+
+def close_stream(pa: pyaudio.PyAudio, stream: pyaudio.Stream) -> None:
+    """Stop and close a stream and terminate its PyAudio, even when the device is gone."""
+    with portaudio_lock:
+        try:
+            stream.stop_stream()
+        except OSError:
+            pass  # the device is gone; closing still frees PortAudio's side
+        try:
+            stream.close()
+        finally:
+            pa.terminate()

@@ -26,7 +26,7 @@ import numpy as np
 import pyaudio
 import soxr
 
-from bargein.audio.alsa_quiet import open_pyaudio, portaudio_lock
+from bargein.audio.alsa_quiet import close_stream, open_pyaudio, portaudio_lock
 from bargein.audio.devices import DeviceInfo, find_device, open_error
 from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 from bargein.audio.reconnect import DeviceKeeper, KeptDevice
@@ -210,15 +210,7 @@ class _MicLink:
         return None
 
     def close(self) -> None:
-        with portaudio_lock:
-            try:
-                self.stream.stop_stream()
-            except OSError:
-                pass  # the device is gone; closing still frees PortAudio's side
-            try:
-                self.stream.close()
-            finally:
-                self.pa.terminate()
+        close_stream(self.pa, self.stream)
 
 
 def _channels_to_open(device: DeviceInfo, settings: AudioSettings) -> int:

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pyaudio
 
-from bargein.audio.alsa_quiet import open_pyaudio, portaudio_lock
+from bargein.audio.alsa_quiet import close_stream, open_pyaudio, portaudio_lock
 from bargein.audio.devices import DeviceInfo, find_device, open_error
 from bargein.audio.playback import PlaybackRing
 from bargein.audio.reconnect import DeviceKeeper, KeptDevice
@@ -132,15 +132,7 @@ class _SpeakerLink:
         return None
 
     def close(self) -> None:
-        with portaudio_lock:
-            try:
-                self.stream.stop_stream()
-            except OSError:
-                pass  # the device is gone; closing still frees PortAudio's side
-            try:
-                self.stream.close()
-            finally:
-                self.pa.terminate()
+        close_stream(self.pa, self.stream)
 
 
 def _channels_to_open(pa: pyaudio.PyAudio, device: DeviceInfo, rate_hz: int) -> int:
