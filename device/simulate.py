@@ -433,7 +433,3 @@ def write_wav(path: Path, pcm: np.ndarray, rate_hz: int) -> None:
         wav.setsampwidth(2)
         wav.setframerate(rate_hz)
         wav.writeframes(data.tobytes())
-
-
-def finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
