@@ -104,6 +104,10 @@ class PlaybackRing:
         self.period_frames = int(period_frames)
         self._capacity = max(int(round(capacity_s * rate_hz)), 2 * period_frames)
         self._buf = np.zeros(self._capacity, dtype=np.float32)
+        # np.zeros maps the pages lazily: without this write they would be committed one
+        # by one as the write index first goes round, so resident memory would creep up
+        # until the ring had held ``capacity_s`` of speech (minutes into the daemon's life).
+        self._buf.fill(0.0)
         self._lock = threading.Lock()
 
         # Shared indices and requests (changed under _lock).
