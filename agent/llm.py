@@ -280,7 +280,7 @@ class _Call:
             raw = response.read()[:_ERROR_BODY_CHARS * 4]
             detail = _error_detail(raw)
         except httpx.HTTPError:
-            pass
+            pass  # the status alone still says what failed; the body only adds detail
         what = f"HTTP {status}" + (f": {detail}" if detail else "")
         agent = self._agent
         if status in (401, 403):
@@ -322,7 +322,7 @@ def _error_detail(raw: bytes) -> str:
         elif isinstance(obj, dict) and "error" in obj:
             text = str(obj["error"])
     except ValueError:
-        pass
+        pass  # not JSON: the raw text below is the detail
     return " ".join(text.split())[:_ERROR_BODY_CHARS]
 
 

@@ -299,7 +299,7 @@ class Microphone(KeptDevice):
         try:
             self._queue.put_nowait(None)  # wake a reader
         except queue.Full:
-            pass
+            pass  # a full queue wakes the reader anyway
         super().close(timeout_s)
 
     @property

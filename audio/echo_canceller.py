@@ -80,7 +80,7 @@ class PassThrough:
         return mic_frame
 
     def reset(self) -> None:
-        pass
+        """Nothing adapts, so nothing to forget."""
 
 
 def _load_speexdsp() -> ctypes.CDLL:

@@ -85,8 +85,6 @@ class _PlainFlow:
                 self.state = "idle"
         elif isinstance(event, m.SpeechStarted):
             self._onset_s, self._speech_end_s, self._words = event.onset_s, None, ""
-            if self.state in ("speaking", "paused"):
-                self.on_onset(event.onset_s, event.t_seconds, actions)
         elif isinstance(event, m.SpeechEnded):
             self._speech_end_s = event.end_s
         elif isinstance(event, m.ButtonPressed):
@@ -132,14 +130,11 @@ class _PlainFlow:
 
     # -- what differs ----------------------------------------------------------------
 
-    def on_onset(self, onset_s: float, t_seconds: float, actions: list[m.Action]) -> None:
-        pass
-
     def on_words(self, text: str, t_seconds: float, actions: list[m.Action], final: bool) -> None:
-        pass
+        """Words arrived while speaking; a baseline that reacts to words overrides this."""
 
     def on_tick(self, t_seconds: float, actions: list[m.Action]) -> None:
-        pass
+        """Time passed during speech; a baseline that reacts to duration overrides this."""
 
 
 class SeedStrategy(_PlainFlow):

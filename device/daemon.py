@@ -62,7 +62,8 @@ from bargein.device.interruption_rate import InterruptionRate
 from bargein.device.malloc_tuning import fix_mmap_threshold
 from bargein.device.pipeline import AgentRunner, NullObserver, Pipeline, ThreadedSpeech
 from bargein.device.systemd_notify import SystemdNotifier
-from bargein.device.threaded_asr import NoRecognition, ThreadedVosk
+from bargein.device.pipeline import NoRecognition
+from bargein.device.threaded_asr import ThreadedVosk
 from bargein.device.virtual_audio import VirtualAudio
 from bargein.tts.synth import Synthesizer
 from bargein.tts.voice import load_voice

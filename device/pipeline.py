@@ -102,20 +102,34 @@ class Recognition(Protocol):
     def poll(self, now_s: float) -> list[Partial | Final]: ...
 
 
-class OracleRecognition:
+class NoRecognition:
+    """Recognition that takes no audio and reports nothing (VAD only).
+
+    The daemon uses it when no Vosk model is installed in the virtual room; the
+    oracle below builds on it, since it too ignores the audio.
+    """
+
+    def begin(self, frames: list[AudioFrame]) -> None:
+        """Audio is not decoded: nothing to start."""
+
+    def feed(self, frame: AudioFrame) -> None:
+        """Audio is not decoded: nothing to feed."""
+
+    def end(self, t_seconds: float) -> None:
+        """Audio is not decoded: nothing to finish."""
+
+    def poll(self, now_s: float) -> list[Partial | Final]:
+        return []
+
+    def stop(self, timeout_s: float) -> None:
+        """No worker to stop."""
+
+
+class OracleRecognition(NoRecognition):
     """The benchmark's oracle: ignores audio, releases the scenario's words on time."""
 
     def __init__(self, oracle: OracleRecognizer) -> None:
         self.oracle = oracle
-
-    def begin(self, frames: list[AudioFrame]) -> None:
-        pass
-
-    def feed(self, frame: AudioFrame) -> None:
-        pass
-
-    def end(self, t_seconds: float) -> None:
-        pass
 
     def poll(self, now_s: float) -> list[Partial | Final]:
         return self.oracle.poll(now_s)

@@ -64,21 +64,3 @@ class ThreadedVosk:
     def stop(self, timeout_s: float) -> None:
         self.worker.stop(timeout_s)
 
-
-class NoRecognition:
-    """VAD only: no transcripts (the virtual room when no Vosk model is installed)."""
-
-    def begin(self, frames: list[AudioFrame]) -> None:
-        pass
-
-    def feed(self, frame: AudioFrame) -> None:
-        pass
-
-    def end(self, t_seconds: float) -> None:
-        pass
-
-    def poll(self, now_s: float) -> list[Partial | Final]:
-        return []
-
-    def stop(self, timeout_s: float) -> None:
-        pass
