@@ -71,6 +71,23 @@ def _ref_to_int16(ref_pcm: np.ndarray, out: np.ndarray) -> None:
     np.copyto(out, scaled, casting="unsafe")
 
 
+def _reference_blocks(
+    name: str, block: int, mic_frame: AudioFrame, ref_pcm: np.ndarray, ref16: np.ndarray
+) -> np.ndarray:
+    """Check the frame is whole ``block``-sample blocks with a reference of the same length,
+    and return the reference as int16 (in ``ref16`` when it has the right size)."""
+    n = len(mic_frame.pcm)
+    if n % block or len(ref_pcm) != n:
+        raise ValueError(
+            f"{name} needs frames of whole {block}-sample blocks and a reference of the "
+            f"same length, got {n} and {len(ref_pcm)}"
+        )
+    if ref16.shape[0] != n:
+        ref16 = np.zeros(n, dtype=np.int16)
+    _ref_to_int16(ref_pcm, ref16)
+    return ref16
+
+
 class PassThrough:
     """No cancelling: the frame comes back unchanged."""
 
@@ -177,14 +194,8 @@ class SpeexCanceller:
 
     def process(self, mic_frame: AudioFrame, ref_pcm: np.ndarray) -> AudioFrame:
         n = len(mic_frame.pcm)
-        if n % self.block or len(ref_pcm) != n:
-            raise ValueError(
-                f"SpeexCanceller needs frames of whole {self.block}-sample blocks and a "
-                f"reference of the same length, got {n} and {len(ref_pcm)}"
-            )
-        if self._ref16.shape[0] != n:
-            self._ref16 = np.zeros(n, dtype=np.int16)
-        _ref_to_int16(ref_pcm, self._ref16)
+        self._ref16 = _reference_blocks("SpeexCanceller", self.block, mic_frame, ref_pcm,
+                                        self._ref16)
         cleaned = np.empty(n, dtype=np.int16)
         lib = self._lib
         for lo in range(0, n, self.block):
@@ -254,14 +265,8 @@ class WebRtcCanceller:
 
     def process(self, mic_frame: AudioFrame, ref_pcm: np.ndarray) -> AudioFrame:
         n = len(mic_frame.pcm)
-        if n % self.block or len(ref_pcm) != n:
-            raise ValueError(
-                f"WebRtcCanceller needs frames of whole 10 ms blocks and a reference of the "
-                f"same length, got {n} and {len(ref_pcm)}"
-            )
-        if self._ref16.shape[0] != n:
-            self._ref16 = np.zeros(n, dtype=np.int16)
-        _ref_to_int16(ref_pcm, self._ref16)
+        self._ref16 = _reference_blocks("WebRtcCanceller", self.block, mic_frame, ref_pcm,
+                                        self._ref16)
         pieces = []
         for lo in range(0, n, self.block):
             hi = lo + self.block
