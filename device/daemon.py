@@ -50,6 +50,7 @@ from bargein.audio.echo_vad import EchoAwareVad
 from bargein.audio.frames import AudioFrame
 from bargein.device import machine as m
 from bargein.device.appliance_settings import BargeinSettings
+from bargein.device.asr_warmup import warm_up_pcm
 from bargein.device.audio_io import AudioIO, DeviceAudio
 from bargein.device.button import ApplianceButton, StatusLed, open_button, open_status_led
 from bargein.device.cli import package_version
@@ -60,13 +61,13 @@ from bargein.device.event_log import EventLog, InterruptionRecord
 from bargein.device.heartbeat import LOOP, Heartbeats
 from bargein.device.interruption_rate import InterruptionRate
 from bargein.device.malloc_tuning import fix_mmap_threshold
-from bargein.device.pipeline import AgentRunner, NullObserver, Pipeline, ThreadedSpeech
+from bargein.device.pipeline import (AgentRunner, NoRecognition, NullObserver, Pipeline,
+                                     ThreadedSpeech)
 from bargein.device.systemd_notify import SystemdNotifier
-from bargein.device.pipeline import NoRecognition
 from bargein.device.threaded_asr import ThreadedVosk
 from bargein.device.virtual_audio import VirtualAudio
 from bargein.tts.synth import Synthesizer
-from bargein.tts.voice import load_voice
+from bargein.tts.voice import Voice, load_voice
 
 log = logging.getLogger(__name__)
 
@@ -144,9 +145,11 @@ def make_agent(config: Config) -> Agent:
     return local
 
 
-def make_recognition(config: Config, environ: Mapping[str, str]) -> ThreadedVosk | NoRecognition:
-    """Vosk on its worker thread; in the virtual room without a model, the Korean test
-    model or no ASR at all (said once in the log). Real devices need the model."""
+def make_recognition(config: Config, environ: Mapping[str, str],
+                     voice: Voice) -> ThreadedVosk | NoRecognition:
+    """Vosk on its worker thread, warmed up with ``voice`` saying a few phrases; in the
+    virtual room without a model, the Korean test model or no ASR at all (said once
+    in the log). Real devices need the model."""
     model_dir = model_dir_from(config.asr, config.events.state_dir)
     explicit = bool(config.asr.model or environ.get(MODEL_ENV))
     asr = config.asr
@@ -166,6 +169,8 @@ def make_recognition(config: Config, environ: Mapping[str, str]) -> ThreadedVosk
         )
         asr = dataclasses.replace(asr, model=str(ko_dir))
     worker = AsrWorker.from_settings(asr, config.events.state_dir)
+    if asr.warm_up:
+        worker.warm_up(warm_up_pcm(voice))
     return ThreadedVosk(worker.start())
 
 
@@ -215,8 +220,8 @@ class Daemon:
     def _build(self) -> None:
         config = self.config
         started_s = time.monotonic()
-        self.recognition = make_recognition(config, self.environ)
         voice = load_voice(config.tts.voice or None)
+        self.recognition = make_recognition(config, self.environ, voice)
         self.speech = ThreadedSpeech(lambda put: Synthesizer(
             voice, put, length_scale=config.tts.length_scale, volume=config.tts.volume))
         self.agent = make_agent(config)

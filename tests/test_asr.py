@@ -226,3 +226,66 @@ def test_transcribe_prints_json_lines(model, tmp_path: Path, capsys) -> None:
     assert lines and lines[-1]["type"] == "final"
     assert all(line["type"] in ("partial", "final") and line["text"] for line in lines)
     assert all(w["end_s"] <= len(stereo) / 22050 + 0.05 for w in lines[-1]["words"])
+
+
+def test_absorbed_warm_up_reports_nothing_and_keeps_the_clock(model, sentence, commands) -> None:
+    rec = StreamingRecognizer(model, partial_words=False)
+    rec.absorb(sentence)
+    rec.reset(80.0)
+    events = decode(rec, commands, 80.0)
+    # Only the commands are reported (the online i-vector has adapted to the warm-up's
+    # voice, so the words may differ a little from a cold recognizer's).
+    assert events and all(e.t_seconds >= 80.0 for e in events)
+    words = [w for e in events if isinstance(e, Final) for w in e.words]
+    assert words
+    start_s, end_s = speech_span(commands, 80.0)
+    for w in words:
+        assert start_s - 0.1 <= w.start_s < w.end_s <= end_s + 0.1, (w, start_s, end_s)
+
+
+def _utterance(worker: AsrWorker, pcm: np.ndarray, t0_s: float) -> list[Partial | Final]:
+    """Queue one utterance and collect its events up to its Final."""
+    worker.reset(t0_s)
+    assert all(worker.submit(f) for f in frames(pcm, t0_s))
+    worker.finish()
+    got: list[Partial | Final] = []
+    while not any(isinstance(e, Final) for e in got):
+        got.append(worker.events.get(timeout=30))
+    return got
+
+
+def test_worker_warms_up_and_renews_its_recognizer_between_utterances(
+    model, sentence, commands, caplog
+) -> None:
+    built: list[StreamingRecognizer] = []
+
+    def fresh() -> StreamingRecognizer:
+        built.append(StreamingRecognizer(model, partial_words=False))
+        return built[-1]
+
+    worker = AsrWorker([fresh()], queue_frames=400, renew=fresh, renew_after=2)
+    with caplog.at_level(logging.INFO, logger="bargein.asr.worker"):
+        worker.warm_up(sentence)
+        assert worker.warm_up_ms > 0
+        assert worker.events.empty()  # the warm-up reported nothing
+        worker.start()
+        try:
+            with pytest.raises(RuntimeError, match="before start"):
+                worker.warm_up(sentence)
+            first = _utterance(worker, commands, 10.0)
+            _utterance(worker, commands, 20.0)
+            deadline = time.monotonic() + 30
+            while worker.renewals < 1:
+                assert time.monotonic() < deadline, "no renewal after two utterances"
+                time.sleep(0.05)
+            third = _utterance(worker, commands, 30.0)
+        finally:
+            worker.stop(timeout_s=5)
+    assert len(built) == 2 and worker.renewals == 1 and worker.errors == 0
+    assert "ASR recognizer renewed after 2 utterances" in caplog.text
+    assert all(e.t_seconds >= 10.0 for e in first)
+    final_third = [e for e in third if isinstance(e, Final)][-1]
+    start_s, end_s = speech_span(commands, 30.0)
+    assert final_third.words
+    for w in final_third.words:
+        assert start_s - 0.1 <= w.start_s < w.end_s <= end_s + 0.1, (w, start_s, end_s)
