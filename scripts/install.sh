@@ -133,12 +133,14 @@ install_packages() {
 }
 
 ensure_user() {
+    local group own_group=(--user-group)
+    # A bargein group left behind (by hand, or an old uninstall) becomes the user's group.
+    has_group "$USER_NAME" && own_group=(--gid "$USER_NAME")
     if ! has_user "$USER_NAME"; then
         say "creating system user $USER_NAME"
-        shadow_tool useradd --system --user-group --home-dir /var/lib/bargein --no-create-home \
-            --shell /usr/sbin/nologin "$USER_NAME"
+        shadow_tool useradd --system "${own_group[@]}" --home-dir /var/lib/bargein \
+            --no-create-home --shell /usr/sbin/nologin "$USER_NAME"
     fi
-    local group
     for group in audio gpio; do
         # The unit asks for both groups: make gpio where the OS has none (non-Pi boards).
         has_group "$group" || shadow_tool groupadd --system "$group"

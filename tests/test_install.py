@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "install.sh"
 # What sudo gives root (secure_path): no dev venv, no pyenv shims.
 ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-INSTALL_TIMEOUT_S = 1200
+INSTALL_TIMEOUT_S = 900
 
 
 def _model_zip() -> bytes:
@@ -139,7 +139,7 @@ def _is_enabled(root: Path) -> str:
     return done.stdout.strip() or done.stderr.strip()
 
 
-@pytest.mark.timeout(3 * INSTALL_TIMEOUT_S)
+@pytest.mark.timeout(2 * INSTALL_TIMEOUT_S)
 def test_install_upgrade_uninstall_purge(server: _ModelServer, tmp_path: Path) -> None:
     root = tmp_path / "root"
     _seed_root(root)
