@@ -43,10 +43,10 @@ class AsrSettings:
         "first utterance is decoded at full speed",
     )
     renew_after_utterances: int = setting(
-        50,
+        200,
         "Replace the recognizer with a fresh, warmed-up one after this many utterances, "
-        "between utterances; Vosk's lazily built decoding graph otherwise grows with "
-        "what it hears (0 = never)",
+        "between utterances: Vosk's lazily built decoding graph grows with what it "
+        "hears, and a fresh one decodes its first utterances slower (0 = never)",
         min=0,
         max=100000,
     )

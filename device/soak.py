@@ -12,7 +12,9 @@ over (clips spoken by the Piper voice). From ``/proc/<pid>`` it reads:
   taken every 50 ms: a single sample lands at random inside or outside a synthesis,
   whose tensors come and go (tens of MB), and would measure that instead;
 - ``daemon_cpu_pct``: CPU time per second of conversation, in percent of one core
-  (normalised to real time when the room runs faster).
+  (normalised to real time when the room runs faster);
+- ``daemon_asr_renewals``: Vosk recognizers the daemon replaced by fresh ones
+  (``[asr] renew_after_utterances``), from its log.
 
 ``quick`` runs about 20 s of conversation in real time; the full run 10 minutes at 4x.
 """
@@ -99,8 +101,11 @@ def _drain(sock: socket.socket, stop: threading.Event) -> None:
             continue
 
 
-def soak(conversation_s: float, speed: float) -> dict[str, float]:
-    """Run the daemon for ``conversation_s`` virtual seconds; its memory and CPU figures."""
+def soak(conversation_s: float, speed: float, extra_config: str = "") -> dict[str, float]:
+    """Run the daemon for ``conversation_s`` virtual seconds; its memory and CPU figures.
+
+    ``extra_config`` is appended to the daemon's config (TOML tables other than
+    ``[audio]`` and ``[events]``), to compare settings."""
     with tempfile.TemporaryDirectory(prefix="bargein-soak-", dir="/tmp") as tmp:
         work = Path(tmp)
         clips = {}
@@ -108,7 +113,8 @@ def soak(conversation_s: float, speed: float) -> dict[str, float]:
             clips[name] = work / f"{name}.wav"
             _write_clip(clips[name], text)
         config = work / "config.toml"
-        config.write_text(f'[audio]\nbackend = "virtual"\n[events]\nstate_dir = "{work / "state"}"\n')
+        config.write_text(f'[audio]\nbackend = "virtual"\n[events]\nstate_dir = "{work / "state"}"\n'
+                          + extra_config)
         control = work / "control"
         control.touch()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -149,9 +155,10 @@ def soak(conversation_s: float, speed: float) -> dict[str, float]:
                     if drain.is_alive():
                         raise RuntimeError("the notify-socket reader did not stop within 5 s")
                 sock.close()
+        daemon_log = (work / "daemon.log").read_text(errors="replace")
         if proc.returncode != 0:
-            tail = (work / "daemon.log").read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"bargein run exited with {proc.returncode}:\n{tail}")
+            raise RuntimeError(f"bargein run exited with {proc.returncode}:\n{daemon_log[-2000:]}")
+        figures["daemon_asr_renewals"] = float(daemon_log.count("ASR recognizer renewed"))
         return figures
 
 
