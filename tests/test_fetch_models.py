@@ -6,13 +6,13 @@ import hashlib
 import io
 import subprocess
 import sys
-import threading
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from archive_server import ArchiveServer, serving
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "fetch-models"
 NAME = "tiny-model"
@@ -31,62 +31,10 @@ ARCHIVE = _zip_bytes()
 SHA256 = hashlib.sha256(ARCHIVE).hexdigest()
 
 
-class _Server:
-    """Serves ``ARCHIVE`` at /good.zip, and at /truncated.zip cut short once."""
-
-    def __init__(self) -> None:
-        self.ranges: list[str | None] = []
-        self.truncate_next = False
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                server.ranges.append(self.headers.get("Range"))
-                if self.path not in ("/good.zip", "/truncated.zip"):
-                    self.send_error(404)
-                    return
-                start = 0
-                if self.headers.get("Range"):
-                    start = int(self.headers["Range"].removeprefix("bytes=").split("-")[0])
-                    if start >= len(ARCHIVE):
-                        self.send_response(416)
-                        self.send_header("Content-Range", f"bytes */{len(ARCHIVE)}")
-                        self.end_headers()
-                        return
-                    self.send_response(206)
-                    self.send_header(
-                        "Content-Range", f"bytes {start}-{len(ARCHIVE) - 1}/{len(ARCHIVE)}"
-                    )
-                else:
-                    self.send_response(200)
-                body = ARCHIVE[start:]
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if self.path == "/truncated.zip" and server.truncate_next:
-                    server.truncate_next = False
-                    self.wfile.write(body[: len(body) // 3])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-
 @pytest.fixture
-def server() -> Iterator[_Server]:
-    srv = _Server()
-    srv.thread.start()
-    yield srv
-    srv.httpd.shutdown()
-    srv.httpd.server_close()
-    srv.thread.join(5)
-    assert not srv.thread.is_alive(), "test HTTP server did not stop"
+def server() -> Iterator[ArchiveServer]:
+    with serving(ARCHIVE, "good.zip", "truncated.zip") as srv:
+        yield srv
 
 
 def fetch(dest: Path, url: str, sha256: str = SHA256) -> subprocess.CompletedProcess[str]:
@@ -101,7 +49,7 @@ def leftovers(dest: Path) -> list[str]:
     return sorted(p.name for p in dest.iterdir()) if dest.exists() else []
 
 
-def test_good_download_installs_atomically(server: _Server, tmp_path: Path) -> None:
+def test_good_download_installs_atomically(server: ArchiveServer, tmp_path: Path) -> None:
     done = fetch(tmp_path, f"{server.url}/good.zip")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / NAME / "am" / "final.mdl").stat().st_size == 20_000
@@ -109,7 +57,7 @@ def test_good_download_installs_atomically(server: _Server, tmp_path: Path) -> N
     assert leftovers(tmp_path) == [NAME]  # no .part, no temporary directory
 
 
-def test_truncated_download_resumes(server: _Server, tmp_path: Path) -> None:
+def test_truncated_download_resumes(server: ArchiveServer, tmp_path: Path) -> None:
     server.truncate_next = True
     first = fetch(tmp_path, f"{server.url}/truncated.zip")
     assert first.returncode == 1
@@ -126,7 +74,7 @@ def test_truncated_download_resumes(server: _Server, tmp_path: Path) -> None:
     assert leftovers(tmp_path) == [NAME]
 
 
-def test_wrong_checksum_leaves_nothing(server: _Server, tmp_path: Path) -> None:
+def test_wrong_checksum_leaves_nothing(server: ArchiveServer, tmp_path: Path) -> None:
     done = fetch(tmp_path, f"{server.url}/good.zip", sha256="0" * 64)
     assert done.returncode == 1
     assert "does not match the pinned" in done.stderr
@@ -134,7 +82,7 @@ def test_wrong_checksum_leaves_nothing(server: _Server, tmp_path: Path) -> None:
     assert leftovers(tmp_path) == []
 
 
-def test_404_is_one_clear_error(server: _Server, tmp_path: Path) -> None:
+def test_404_is_one_clear_error(server: ArchiveServer, tmp_path: Path) -> None:
     done = fetch(tmp_path, f"{server.url}/missing.zip")
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
@@ -143,7 +91,7 @@ def test_404_is_one_clear_error(server: _Server, tmp_path: Path) -> None:
     assert leftovers(tmp_path) == []
 
 
-def test_already_installed_is_not_downloaded(server: _Server, tmp_path: Path) -> None:
+def test_already_installed_is_not_downloaded(server: ArchiveServer, tmp_path: Path) -> None:
     (tmp_path / NAME).mkdir()
     done = fetch(tmp_path, f"{server.url}/good.zip")
     assert done.returncode == 0, done.stderr

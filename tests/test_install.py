@@ -11,14 +11,14 @@ import io
 import os
 import shutil
 import subprocess
-import threading
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+
+from archive_server import ArchiveServer, serving
 
 from bargein.asr.model import DEFAULT_MODEL_NAME, missing_parts
 
@@ -49,41 +49,10 @@ ARCHIVE = _model_zip()
 SHA256 = hashlib.sha256(ARCHIVE).hexdigest()
 
 
-class _ModelServer:
-    """Serves ``ARCHIVE`` at /model.zip and counts the requests."""
-
-    def __init__(self) -> None:
-        self.requests: list[str] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                server.requests.append(self.path)
-                if self.path != "/model.zip":
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(ARCHIVE)))
-                self.end_headers()
-                self.wfile.write(ARCHIVE)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/model.zip"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-
 @pytest.fixture
-def server() -> Iterator[_ModelServer]:
-    srv = _ModelServer()
-    srv.thread.start()
-    yield srv
-    srv.httpd.shutdown()
-    srv.httpd.server_close()
-    srv.thread.join(5)
-    assert not srv.thread.is_alive(), "test HTTP server did not stop"
+def server() -> Iterator[ArchiveServer]:
+    with serving(ARCHIVE, "model.zip") as srv:
+        yield srv
 
 
 def _seed_root(root: Path) -> None:
@@ -140,7 +109,7 @@ def _is_enabled(root: Path) -> str:
 
 
 @pytest.mark.timeout(2 * INSTALL_TIMEOUT_S)
-def test_install_upgrade_uninstall_purge(server: _ModelServer, tmp_path: Path) -> None:
+def test_install_upgrade_uninstall_purge(server: ArchiveServer, tmp_path: Path) -> None:
     root = tmp_path / "root"
     _seed_root(root)
     venv = root / "opt/bargein/venv"
@@ -151,8 +120,8 @@ def test_install_upgrade_uninstall_purge(server: _ModelServer, tmp_path: Path) -
     model = state / "models" / DEFAULT_MODEL_NAME
 
     # Install.
-    first = _install(root, "--model-url", server.url, "--model-sha256", SHA256)
-    assert server.requests == ["/model.zip"]
+    first = _install(root, "--model-url", f"{server.url}/model.zip", "--model-sha256", SHA256)
+    assert server.paths == ["/model.zip"]
     assert "the unit is enabled there" in first.stdout
     shown = subprocess.run([str(venv / "bin/bargein"), "--version"],
                            capture_output=True, text=True, timeout=120)
@@ -182,8 +151,8 @@ def test_install_upgrade_uninstall_purge(server: _ModelServer, tmp_path: Path) -
     (conf / "agent-api-key").write_text("sk-test\n")
     events = state / "events.jsonl"
     events.write_text('{"event": "interruption"}\n')
-    second = _install(root, f"--model-sha256={SHA256}", f"--model-url={server.url}")
-    assert server.requests == ["/model.zip"]
+    second = _install(root, f"--model-sha256={SHA256}", f"--model-url={server.url}/model.zip")
+    assert server.paths == ["/model.zip"]
     assert "install: system packages present" in second.stdout
     assert "keeping existing" in second.stdout
     assert (conf / "config.toml").read_text() == edited
@@ -210,7 +179,7 @@ def test_install_upgrade_uninstall_purge(server: _ModelServer, tmp_path: Path) -
     _install(root, "--purge", "--uninstall")
     assert not conf.exists() and not state.exists()
     assert _users(root) == ["root"]
-    assert server.requests == ["/model.zip"]
+    assert server.paths == ["/model.zip"]
 
 
 def test_unknown_option_is_one_line_naming_the_valid_ones() -> None:
