@@ -16,27 +16,55 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _spoken_lines(events) -> list[tuple[float, str]]:  # noqa: ANN001 - SimEvents
+    """Each reply sentence at the moment its first word played, as far as it played.
+
+    A sentence is handed to synthesis long before it is heard; the words the speaker
+    actually played (``word_played``, indexed by word within the utterance) give its
+    real time. A sentence cut short ends in a dash; one never played is left out.
+    """
+    played: dict[tuple[int, int], float] = {}
+    for event in events:
+        if event.kind == "word_played":
+            played[(event["utterance_id"], event["index"])] = event["start_s"]
+    lines = []
+    first_word: dict[int, int] = {}
+    for event in events:
+        if event.kind != "speak" or not event["text"]:
+            continue
+        utterance = event["utterance_id"]
+        words = event["text"].split()
+        start = first_word.get(utterance, 0)
+        first_word[utterance] = start + len(words)
+        heard = [i for i in range(len(words)) if (utterance, start + i) in played]
+        if not heard:
+            continue
+        text = " ".join(words[: heard[-1] + 1])
+        if len(heard) < len(words):
+            text += " —"
+        lines.append((played[(utterance, start + heard[0])], f"bargein  : {text}"))
+    return lines
+
+
 def _transcript(result) -> list[str]:  # noqa: ANN001 - SimResult
-    lines = [f"  you      : {DEMO_QUESTION}?"]
+    timed = _spoken_lines(result.events)
     records = iter(result.interruptions)
-    for event in sorted(result.events, key=lambda e: e.t_s):
-        t = f"{event.t_s:6.2f}s"
-        if event.kind == "speak" and event["text"]:
-            lines.append(f"{t} bargein  : {event['text']}")
-        elif event.kind == "truth_user":
-            said = event["text"] or "(coughs)"
-            lines.append(f"{t} you      : {said}")
+    for event in result.events:
+        if event.kind == "truth_user":
+            timed.append((event.t_s, f"you      : {event['text'] or '(coughs)'}"))
         elif event.kind == "interruption":
             record = next(records, None)
             if record is None:
                 continue
-            heard = " ".join(record.words_heard[-6:])
-            line = (f"{t}   record: {record.type.value}, {record.handling}")
+            line = f"  record: {record.type.value}, {record.handling}"
             if record.handling in ("cut", "cancelled", "button"):
+                heard = " ".join(record.words_heard[-6:])
                 line += (f"; heard ...\"{heard}\", cut in \"{record.word_cut or '-'}\", "
                          f"{len(record.words_unplayed)} words unplayed, "
                          f"{record.progress_pct:.0f}% played")
-            lines.append(line)
+            timed.append((event.t_s, line))
+    lines = [f"  you      : {DEMO_QUESTION}?"]
+    lines.extend(f"{t:6.2f}s {line}" for t, line in sorted(timed, key=lambda item: item[0]))
     return lines
 
 
