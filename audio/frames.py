@@ -6,7 +6,9 @@ the capture clock, which playback positions, VAD onsets and ASR word times share
 
 from __future__ import annotations
 
+import wave
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -33,3 +35,19 @@ class AudioFrame:
     @property
     def end_s(self) -> float:
         return self.t_seconds + self.duration_s
+
+
+def to_int16(pcm: np.ndarray) -> np.ndarray:
+    """Float samples in [-1, 1] as int16 (clipped); int16 samples unchanged."""
+    if pcm.dtype == np.int16:
+        return pcm
+    return np.clip(pcm * 32767.0, -32768, 32767).astype(np.int16)
+
+
+def write_wav(path: str | Path, pcm: np.ndarray, rate_hz: int) -> None:
+    """Mono ``pcm`` (float in [-1, 1] or int16) as a 16-bit WAV file."""
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate_hz)
+        wav.writeframes(to_int16(pcm).astype("<i2").tobytes())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import soxr
 
-from bargein.audio.frames import CAPTURE_RATE_HZ
+from bargein.audio.frames import CAPTURE_RATE_HZ, to_int16
 from bargein.tts.synth import iter_chunks
 from bargein.tts.voice import Voice
 
@@ -26,5 +26,4 @@ def warm_up_pcm(voice: Voice, text: str = WARM_UP_TEXT) -> np.ndarray:
     for chunk in iter_chunks(voice, text):
         parts.append(soxr.resample(chunk.pcm.astype(np.float32), chunk.rate_hz, CAPTURE_RATE_HZ))
         parts.append(gap)
-    pcm = np.concatenate(parts)
-    return (np.clip(pcm, -1.0, 1.0) * 32767.0).astype(np.int16)
+    return to_int16(np.concatenate(parts))

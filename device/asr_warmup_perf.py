@@ -25,7 +25,7 @@ from bargein.asr.model import load_model
 from bargein.asr.perf import ko_model_dir
 from bargein.asr.recognizer import StreamingRecognizer
 from bargein.audio.espeak import espeak_pcm
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
+from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame, to_int16
 from bargein.device.asr_warmup import warm_up_pcm
 from bargein.tts.voice import load_voice
 
@@ -51,8 +51,7 @@ def figures(quick: bool) -> dict[str, float]:
     silence = np.zeros(CAPTURE_RATE_HZ // 2, np.int16)
     cold, warmed, used, warm_cpu = [], [], [], []
     for text in SENTENCES[:1] if quick else SENTENCES:
-        speech = (np.clip(espeak_pcm(text), -1.0, 1.0) * 32767.0).astype(np.int16)
-        pcm = np.concatenate([silence, speech, silence])
+        pcm = np.concatenate([silence, to_int16(espeak_pcm(text)), silence])
         cold.append(_decode_ms(StreamingRecognizer(model), pcm))
         rec = StreamingRecognizer(model)
         started_cpu_s = time.thread_time()

@@ -14,7 +14,7 @@ import numpy as np
 
 from bargein.agent.interruption import InterruptionType
 from bargein.device.scenario import AgentSpec, Expectation, RoomSpec, Scenario, UserClip
-from bargein.device.simulate import write_wav
+from bargein.audio.frames import write_wav
 
 DEMO_QUESTION = "how do you work"
 

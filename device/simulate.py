@@ -27,12 +27,11 @@ from bargein.agent.classifier import InterruptionClassifier
 from bargein.agent.conversation import Conversation
 from bargein.agent.local import LocalAgent
 from bargein.asr.oracle import OracleRecognizer, OracleUtterance
-from bargein.audio.frames import CAPTURE_RATE_HZ
+from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 from bargein.audio.echo_canceller import SpeexCanceller
 from bargein.audio.espeak import espeak_pcm
 from bargein.audio.echo_reference import EchoReference
 from bargein.audio.echo_vad import EchoAwareVad
-from bargein.audio.frames import AudioFrame
 from bargein.audio.settings import EchoSettings, VadSettings
 from bargein.audio.vad import VoiceDetector
 from bargein.audio.virtual_room import RoomSettings, VirtualRoom
@@ -423,13 +422,3 @@ def iter_runs(scenarios, strategies, **kwargs) -> Iterator[SimResult]:  # noqa: 
     for scenario in scenarios:
         for name in strategies:
             yield run_scenario(scenario, name, voice=voice, **kwargs)
-
-
-def write_wav(path: Path, pcm: np.ndarray, rate_hz: int) -> None:
-    """int16 mono WAV."""
-    data = pcm if pcm.dtype == np.int16 else np.clip(pcm * 32767, -32768, 32767).astype(np.int16)
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate_hz)
-        wav.writeframes(data.tobytes())

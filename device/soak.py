@@ -30,11 +30,11 @@ import sys
 import tempfile
 import threading
 import time
-import wave
 from pathlib import Path
 
 import numpy as np
 
+from bargein.audio.frames import write_wav
 from bargein.tts.synth import iter_chunks
 from bargein.tts.voice import load_voice
 
@@ -56,11 +56,7 @@ CYCLE_S = 14.0
 def _write_clip(path: Path, text: str) -> None:
     voice = load_voice(None)
     pcm = np.concatenate([chunk.pcm for chunk in iter_chunks(voice, text)])
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(voice.rate_hz)
-        w.writeframes((np.clip(pcm, -1.0, 1.0) * 32767).astype("<i2").tobytes())
+    write_wav(path, pcm, voice.rate_hz)
 
 
 def _proc_status(pid: int) -> dict[str, float]:

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from bargein.device.demo import DEMO_QUESTION, demo_scenario
-from bargein.device.simulate import run_scenario, write_wav
+from bargein.audio.frames import write_wav
+from bargein.device.simulate import run_scenario
 from bargein.device.timeline import render_timeline
 
 

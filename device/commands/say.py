@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import wave
 
 import numpy as np
 
+from bargein.audio.frames import write_wav
 from bargein.tts.synth import iter_chunks
 from bargein.tts.voice import load_voice
 
@@ -25,11 +25,7 @@ def run(args: argparse.Namespace) -> int:
     voice = load_voice(args.voice or None)
     chunks = list(iter_chunks(voice, args.text))
     pcm = np.concatenate([c.pcm for c in chunks])
-    with wave.open(args.out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(voice.rate_hz)
-        wav.writeframes((np.clip(pcm, -1.0, 1.0) * 32767).astype("<i2").tobytes())
+    write_wav(args.out, pcm, voice.rate_hz)
     if args.timings:
         rate = voice.rate_hz
         print(json.dumps({

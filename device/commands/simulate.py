@@ -8,7 +8,8 @@ from pathlib import Path
 
 from bargein.device.scenario import load_scenario
 from bargein.device.scoring import score_scenario
-from bargein.device.simulate import STRATEGIES, run_scenario, write_wav
+from bargein.audio.frames import write_wav
+from bargein.device.simulate import STRATEGIES, run_scenario
 from bargein.device.timeline import render_timeline
 
 
