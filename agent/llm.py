@@ -298,7 +298,7 @@ class _Call:
 
 
 class _MalformedChunk(ValueError):
-    pass
+    """A streamed chunk that is not the JSON the endpoint promised."""
 
 
 def _short(exc: BaseException) -> str:

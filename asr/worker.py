@@ -46,7 +46,7 @@ class _Reset:
 
 @dataclass(frozen=True)
 class _Finish:
-    pass
+    """Queue marker: flush the utterance in progress."""
 
 
 class AsrWorker:

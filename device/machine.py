@@ -172,7 +172,7 @@ class Duck:
 
 @dataclass(frozen=True)
 class Unduck:
-    pass
+    """Bring the voice back to full level."""
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ class Cut:
 
 @dataclass(frozen=True)
 class Pause:
-    pass
+    """Hold the voice at a sentence boundary while an interruption is being decided."""
 
 
 @dataclass(frozen=True)
@@ -220,7 +220,7 @@ class SendToAgent:
 
 @dataclass(frozen=True)
 class StartListening:
-    pass
+    """Open a listening turn without a wake word (after a button press)."""
 
 
 @dataclass(frozen=True)

@@ -80,13 +80,13 @@ class NullObserver:
     """Reports nothing."""
 
     def event(self, event: m.Event) -> None:
-        pass
+        """Events go unreported."""
 
     def action(self, action: m.Action, t_seconds: float) -> None:
-        pass
+        """Actions go unreported."""
 
     def vad(self, started: bool, onset_or_end_s: float, t_seconds: float) -> None:
-        pass
+        """VAD edges go unreported."""
 
 
 # --------------------------------------------------------------------------- recognition

@@ -71,7 +71,7 @@ class _VirtualMicLink:
         return self._audio.mic_problem
 
     def close(self) -> None:
-        pass
+        """The room owns the audio: nothing to release here."""
 
 
 class VirtualAudio:
