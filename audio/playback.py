@@ -421,13 +421,19 @@ class PlaybackRing:
             self._hist_count += 1
 
     def _finish_cut(self) -> None:
-        """The cut's fade is over: silence, ready for the next utterance (or held if paused)."""
+        """The cut's fade is over: silence, ready for the next utterance (or held if paused).
+
+        A duck belongs to the voice that was cut: whatever plays next (the reply to
+        the interruption, or the remainder after "continue") starts at full volume.
+        """
         if self._pause_after_cut:
             self._mode, self._fade_gain = _PAUSED, 0.0
         else:
             self._mode, self._fade_gain = _PLAY, 1.0
         self._fade_step = 0.0
         self._pause_after_cut = False
+        self._duck_gain = self._duck_target = 1.0
+        self._duck_step = 0.0
 
     def _copy_from_ring(self, read_idx: int, n: int) -> None:
         slot = read_idx % self._capacity
