@@ -27,6 +27,7 @@ from typing import Any
 
 from bargein.agent.interruption import CUT_TYPES, InterruptionType
 from bargein.device.errors import ConfigError
+from bargein.device.recordings import RecordingError, is_package_spec, probe_recording, resolve_recording
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,11 @@ class RoomSpec:
     reverb_ms: float = 150.0  # decay tail of the echo, 0 = none
     noise_db: float = -60.0  # background noise RMS at the mic, dBFS
     tv_db: float | None = None  # RMS of a background television voice at the mic; None = no TV
-    tv_text: str = ""  # what the television says (looped for the whole run)
+    tv_text: str = ""  # what the television says (espeak-ng, looped for the whole run)
     tv_voice: str = "en+m3"  # espeak-ng voice of the television
+    tv_audio: Path | None = None  # or: a recording it plays (looped), instead of tv_text
+    tv_from_s: float = 0.0  # cut of tv_audio, seconds into the recording
+    tv_to_s: float | None = None  # None = to its end
 
 
 @dataclass(frozen=True)
@@ -80,13 +84,17 @@ class UserClip:
     """One sound a person makes: words (espeak-ng) or a recorded clip.
 
     ``transcript`` is what an oracle recognizer reports for it: the ``text`` for
-    synthesized speech, the file's ``transcript`` for a clip ("" for a noise).
+    synthesized speech, the file's ``transcript`` for a clip ("" for a noise),
+    which for a cut of a longer recording is what is said between ``from_s`` and
+    ``to_s``.
     """
 
     index: int
     text: str | None = None
-    audio: Path | None = None  # absolute path of a WAV (any rate)
+    audio: Path | None = None  # absolute path of a WAV (any rate), resolved by the loader
     transcript: str = ""
+    from_s: float = 0.0  # cut of audio, seconds into the recording
+    to_s: float | None = None  # None = to its end
     voice: str = "en-us"
     say: str | None = None  # what espeak-ng pronounces when its reading of text is wrong
     speed_wpm: int | None = None  # espeak-ng -s; None = its default
@@ -240,8 +248,9 @@ def _parse_agent(source: str, data: Any) -> AgentSpec:
     return agent
 
 
-def _parse_room(source: str, data: Any) -> RoomSpec:
+def _parse_room(source: str, data: Any, base_dir: Path) -> RoomSpec:
     t = _Table(source, "[room]", data)
+    tv_audio, tv_from_s, tv_to_s = _parse_recording(t, "tv_audio", "tv_from_s", "tv_to_s", base_dir)
     room = RoomSpec(
         echo_gain_db=t.get("echo_gain_db", float, RoomSpec.echo_gain_db, lo=-120.0, hi=20.0),
         echo_delay_ms=t.get("echo_delay_ms", float, RoomSpec.echo_delay_ms, lo=0.0, hi=500.0),
@@ -250,13 +259,57 @@ def _parse_room(source: str, data: Any) -> RoomSpec:
         tv_db=t.get("tv_db", float, None, lo=-120.0, hi=0.0),
         tv_text=t.get("tv_text", str, ""),
         tv_voice=t.get("tv_voice", str, RoomSpec.tv_voice),
+        tv_audio=tv_audio,
+        tv_from_s=tv_from_s,
+        tv_to_s=tv_to_s,
     )
-    if room.tv_db is not None and not words_of(room.tv_text):
-        raise t._fail("tv_text", "a television (tv_db) needs something to say; set tv_text")
-    if room.tv_db is None and room.tv_text:
-        raise t._fail("tv_db", "tv_text is set but tv_db is not; give the television's level")
+    if tv_audio is not None:
+        for key in ("tv_text", "tv_voice"):
+            if t.has(key):
+                raise t._fail(key, "the television plays tv_audio; give either tv_audio or tv_text, "
+                              "not both")
+    elif room.tv_db is not None and not words_of(room.tv_text):
+        raise t._fail("tv_text", "a television (tv_db) needs something to say; set tv_text "
+                      "or tv_audio")
+    if room.tv_db is None and (room.tv_text or tv_audio is not None):
+        key = "tv_text" if room.tv_text else "tv_audio"
+        raise t._fail("tv_db", f"{key} is set but tv_db is not; give the television's level")
     t.finish()
     return room
+
+
+def _parse_recording(t: _Table, key: str, from_key: str, to_key: str,
+                     base_dir: Path) -> tuple[Path | None, float, float | None]:
+    """The recording named by ``key`` and its cut, checked against the file.
+
+    A missing package or file stops here, naming the key and the install command,
+    so a run never starts without its audio.
+    """
+    spec = t.get(key, str, None)
+    from_s = t.get(from_key, float, 0.0, lo=0.0, hi=3600.0)
+    to_s = t.get(to_key, float, None, lo=0.0, hi=3600.0)
+    if spec is None:
+        for cut_key in (from_key, to_key):
+            if t.has(cut_key):
+                raise t._fail(cut_key, f"cuts a recording; only meaningful with {key}")
+        return None, 0.0, None
+    local = not is_package_spec(spec) and not Path(spec).is_absolute()
+    if local and not (base_dir / spec).is_file():
+        raise t._fail(key, f"{(base_dir / spec).resolve()} not found; run tests/scenarios/make_clips.py "
+                      "or fix the path (relative to the scenario file)")
+    try:
+        path = resolve_recording(spec, base_dir)
+        info = probe_recording(path)
+    except RecordingError as exc:
+        raise t._fail(key, str(exc)) from exc
+    if to_s is not None and to_s <= from_s:
+        raise t._fail(to_key, f"{to_s} is not after {from_key} = {from_s}; the cut must have a length")
+    if from_s >= info.duration_s:
+        raise t._fail(from_key, f"{from_s} is past the end of {spec} ({info.duration_s:.2f} s)")
+    if to_s is not None and to_s > info.duration_s + 1e-3:
+        raise t._fail(to_key, f"{to_s} is past the end of {spec} ({info.duration_s:.2f} s); "
+                      "leave it out to read to the end")
+    return path, from_s, to_s
 
 
 def _parse_when(t: _Table) -> dict[str, Any]:
@@ -274,10 +327,10 @@ def _parse_user(source: str, index: int, data: Any, base_dir: Path) -> UserClip:
     t = _Table(source, f"[[user]] #{index + 1}", data)
     when = _parse_when(t)
     text = t.get("text", str, None)
-    audio = t.get("audio", str, None)
     transcript = t.get("transcript", str, None)
-    if (text is None) == (audio is None):
+    if (text is None) == (not t.has("audio")):
         raise t._fail("text", "give exactly one of text (spoken by espeak-ng) or audio (a WAV clip)")
+    audio, from_s, to_s = _parse_recording(t, "audio", "from_s", "to_s", base_dir)
     if text is not None:
         if not words_of(text):
             raise t._fail("text", "must contain words; use audio + transcript = \"\" for a noise")
@@ -285,18 +338,16 @@ def _parse_user(source: str, index: int, data: Any, base_dir: Path) -> UserClip:
             raise t._fail("transcript", "only for audio clips; the text is the transcript "
                           "(use say = ... to change how espeak-ng pronounces it)")
         transcript = text
-    else:
-        if transcript is None:
-            raise t._fail("transcript", 'an audio clip needs its transcript ("" for a noise)')
-        audio_path = (base_dir / audio).resolve()
-        if not audio_path.is_file():
-            raise t._fail("audio", f"{audio_path} not found; run tests/scenarios/make_clips.py "
-                          "or fix the path (relative to the scenario file)")
+    elif transcript is None:
+        raise t._fail("transcript", 'an audio clip needs its transcript ("" for a noise; '
+                      "for a cut of a recording, the words said in the cut)")
     clip = UserClip(
         index=index,
         text=text,
-        audio=None if audio is None else (base_dir / audio).resolve(),
+        audio=audio,
         transcript=transcript,
+        from_s=from_s,
+        to_s=to_s,
         voice=t.get("voice", str, UserClip.voice),
         say=t.get("say", str, None),
         speed_wpm=t.get("speed_wpm", int, None, lo=80, hi=450),
@@ -382,7 +433,7 @@ def scenario_from_dict(data: Mapping[str, Any], path: Path) -> Scenario:
     if "expect" not in data:
         raise ScenarioError(f"{source}: [expect]: missing; say outcome = \"cut\" or \"continue\"")
     agent = _parse_agent(source, data["agent"])
-    room = _parse_room(source, data.get("room", {}))
+    room = _parse_room(source, data.get("room", {}), path.parent)
     users_raw = data.get("user", [])
     buttons_raw = data.get("button", [])
     for name, raw in (("user", users_raw), ("button", buttons_raw)):

@@ -39,6 +39,7 @@ from bargein.device import machine as m
 from bargein.device.appliance_settings import BargeinSettings
 from bargein.device.baselines import BASELINES
 from bargein.device.event_log import InterruptionRecord
+from bargein.device.recordings import read_recording
 from bargein.device.pipeline import (
     AgentRunner,
     InlineSpeech,
@@ -93,8 +94,9 @@ def voiced_span(pcm: np.ndarray, rate_hz: int = CAPTURE_RATE_HZ) -> tuple[float,
 
 
 def user_clip_audio(clip: UserClip) -> np.ndarray:
+    """A user clip as 16 kHz mono float32: its recording's cut, or espeak-ng's reading."""
     if clip.audio is not None:
-        return read_wav_16k(clip.audio)
+        return read_recording(clip.audio, clip.from_s, clip.to_s)
     return espeak_pcm(clip.say or clip.text or "", clip.voice, clip.speed_wpm)
 
 
@@ -347,8 +349,10 @@ def run_scenario(
         oracle.__init__(oracle_utts, asr_latency_ms / 1000.0)  # re-sort the released words
         return latest
 
-    if scenario.room.tv_db is not None and scenario.room.tv_text:
-        tv = espeak_pcm(scenario.room.tv_text, scenario.room.tv_voice)
+    if scenario.room.tv_db is not None:
+        tv_spec = scenario.room  # a recording it plays, or words espeak-ng reads
+        tv = (read_recording(tv_spec.tv_audio, tv_spec.tv_from_s, tv_spec.tv_to_s)
+              if tv_spec.tv_audio is not None else espeak_pcm(tv_spec.tv_text, tv_spec.tv_voice))
         for k in range(int(max_s / max(0.5, len(tv) / CAPTURE_RATE_HZ)) + 1):
             room.add_clip(tv, CAPTURE_RATE_HZ, k * len(tv) / CAPTURE_RATE_HZ, scenario.room.tv_db)
 
