@@ -117,17 +117,29 @@ class _GatedDetector(VoiceDetector):
 
     webrtcvad adapts its noise model to the frames it is shown, so frames the echo
     explains are not shown to it (they count as unvoiced). When playback is over it
-    restarts, fresh, on the raw mic: its model of the cleaned signal does not fit
-    the raw room noise, and a stale model calls that noise speech.
+    must judge the raw mic again, and its model of the cleaned signal does not fit
+    the raw room: a stale model calls that noise speech, and so does a fresh one for
+    its first 100-150 ms. So a second webrtcvad is shown the raw mic throughout
+    playback (:meth:`shadow`) and takes over when playback ends, its model already
+    fitted to the room.
     """
 
     gate_open = True
 
+    def __init__(self, settings: VadSettings | None = None) -> None:
+        super().__init__(settings)
+        self._raw_vad = webrtcvad.Vad(self.settings.aggressiveness)
+
     def is_speech(self, frame: AudioFrame) -> bool:
         return self.gate_open and super().is_speech(frame)
 
+    def shadow(self, raw: AudioFrame) -> None:
+        """Show the raw mic frame to the webrtcvad that takes over after playback."""
+        self._raw_vad.is_speech(raw.pcm.tobytes(), CAPTURE_RATE_HZ)
+
     def restart_webrtcvad(self) -> None:
-        self._vad = webrtcvad.Vad(self.settings.aggressiveness)
+        """Playback is over: judge with the webrtcvad that followed the raw mic."""
+        self._vad, self._raw_vad = self._raw_vad, webrtcvad.Vad(self.settings.aggressiveness)
 
 
 class EchoAwareVad:
@@ -209,6 +221,8 @@ class EchoAwareVad:
         """Classify one capture frame (raw or the output of :meth:`filter`) and segment."""
         cleaned, explained, playing = self._analyse(frame)
         self.last_echo_explained = explained
+        if playing:  # the raw mic frame (``frame`` may be the filter's output)
+            self.detector.shadow(self._cached[1] if self._cached is not None else frame)
         if self._was_playing and not playing:
             self.detector.restart_webrtcvad()
         self._was_playing = playing

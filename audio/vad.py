@@ -115,10 +115,16 @@ class VoiceDetector:
     BLOCK_MS = 5
     ONSET_RISE_DB = 6.0
     LOOKBACK_MS = 60
+    WARM_UP_MS = 150
+    """A fresh webrtcvad calls its first 100-150 ms of any sound speech, room noise at
+    -62 dBFS included (its noise model starts empty; measured at every aggressiveness
+    below 3 and frame size). The first this-much of audio after the detector starts
+    counts as unvoiced: otherwise every start "hears" a person who is not there."""
 
     def __init__(self, settings: VadSettings | None = None) -> None:
         self.settings = settings or VadSettings()
         self._vad = webrtcvad.Vad(self.settings.aggressiveness)
+        self._unwarmed_s = self.WARM_UP_MS / 1000.0
         self.segmenter = SpeechSegmenter(self.settings.min_speech_ms, self.settings.hangover_ms)
         self.last_is_speech = False
         """webrtcvad's verdict on the last frame processed."""
@@ -150,6 +156,9 @@ class VoiceDetector:
     def process(self, frame: AudioFrame) -> SpeechEvent | None:
         """Classify one frame and advance the segmenter; the event it produced, if any."""
         self.last_is_speech = self.is_speech(frame)
+        if self._unwarmed_s > 1e-9:  # see WARM_UP_MS
+            self._unwarmed_s -= frame.duration_s
+            self.last_is_speech = False
         self._frame_s = frame.duration_s
         self._track_energy(frame)
         event = self.segmenter.feed(self.last_is_speech, frame.t_seconds, frame.duration_s)

@@ -2,7 +2,8 @@
 
 The JSON document (read by other scripts) has the issue's shape::
 
-    {"strategies": {NAME: {"scenarios": [{"name", "expected", "outcome", "type",
+    {"recognition": "pocketsphinx:en-us (with spotter, decode cost profile, cpu x1)",
+     "strategies": {NAME: {"scenarios": [{"name", "expected", "outcome", "type",
                                           "detect_ms", "cut_ms", "heard_exact", ...}],
                            "summary": {"recall", "false_cut_rate", ...}}},
      "targets": {...}, "checks": [...]}
@@ -41,6 +42,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "ducks_per_min_echo": ("<=", 2.0),
     "under_echo_recall": (">=", 0.95),
     "under_echo_detect_ms_p95": ("<=", 250.0),
+    "self_ducks": ("<=", 0.0),
+    "reply_level_after_cut_within_1db": (">=", 1.0),
 }
 _OPS = {">=": operator.ge, "<=": operator.le}
 
@@ -64,6 +67,11 @@ _SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
     ("under_echo_recall", "{:.3f}"),
     ("under_echo_detect_ms_p95", "{:.0f}"),
     ("correct_rate", "{:.3f}"),
+    ("reply_level_after_cut_db_worst", "{:+.1f}"),
+    ("reply_level_after_cut_within_1db", "{:.3f}"),
+    ("self_ducks", "{:.0f}"),
+    ("reply_latency_ms_p50", "{:.0f}"),
+    ("reply_latency_ms_p95", "{:.0f}"),
     ("cpu_s_per_audio_s", "{:.3f}"),
 )
 
@@ -81,13 +89,16 @@ class TargetCheck:
         return {"name": self.name, "target": self.target, "value": self.value, "met": self.met}
 
 
-def bench_document(scores_by_strategy: Mapping[str, Sequence[ScenarioScore]]) -> dict[str, Any]:
-    """The bench JSON document from every strategy's scenario scores (one run)."""
+def bench_document(scores_by_strategy: Mapping[str, Sequence[ScenarioScore]],
+                   recognition: str = "-") -> dict[str, Any]:
+    """The bench JSON document from every strategy's scenario scores (one run), naming
+    the recognizer the run heard with."""
     strategies = {
         name: {"scenarios": [s.to_json() for s in scores], "summary": summarise(scores)}
         for name, scores in scores_by_strategy.items()
     }
     document: dict[str, Any] = {
+        "recognition": recognition,
         "strategies": strategies,
         "targets": {k: {"compare": c, "value": v} for k, (c, v) in TARGETS.items()},
     }
@@ -180,7 +191,8 @@ def format_report(document: Mapping[str, Any]) -> str:
         rows.append([scenario, expected] + [
             _cell(by_name[n][scenario]) if scenario in by_name[n] else "" for n in names
         ])
-    lines = ["Scenarios (✓ as expected, ✗ not; cut N = ms from onset or press to silence; "
+    lines = [f"Recognition: {document.get('recognition', '-')}", "",
+             "Scenarios (✓ as expected, ✗ not; cut N = ms from onset or press to silence; "
              "a type after it = wrong type; dN = ducks)", ""]
     lines += _table(["scenario", "expected", *names], rows)
 
@@ -194,6 +206,16 @@ def format_report(document: Mapping[str, Any]) -> str:
         values = [_fmt(strategies[n]["summary"].get(key), pattern) for n in names]
         agg_rows.append([key, *values, target_text, verdict])
     lines += _table(["metric", *names, f"target ({OURS})", ""], agg_rows)
+
+    lines += ["", "Wrong (outcome, or the type of a right cut), per strategy", ""]
+    for name in names:
+        rows_of = strategies[name]["scenarios"]
+        wrong = [r["name"] for r in rows_of if not r["correct"]]
+        mistyped = [r["name"] for r in rows_of if r["correct"] and r["expected_type"]
+                    and r["expected"] == "cut" and r["type"] != r["expected_type"]]
+        lines.append(f"{name}: {len(wrong)} wrong" + (f": {', '.join(wrong)}" if wrong else ""))
+        if mistyped:
+            lines.append(f"{name}: {len(mistyped)} cut with the wrong type: {', '.join(mistyped)}")
 
     comparisons = [c for c in check_targets(document) if c.name.startswith("better than")]
     if comparisons:

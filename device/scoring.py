@@ -26,12 +26,27 @@ Definitions (all times on the virtual clock of ``events.jsonl``):
 - ``heard_exact``: the record's ``words_heard`` equal the words of the cut utterance
   whose audio finished at the speaker (``word_played`` complete and ending no later
   than the silence point), compared as normalised tokens.
+
+What a listener hears:
+
+- ``reply_level_after_cut_db``: the playback gain (``reply_played`` ``gain_db``: the
+  level played minus the level synthesised) of each reply that started after the
+  first stop, minus the median gain of the replies before it; the one furthest from
+  0 dB. A reply after a cut should sound like the replies before (target +-1 dB).
+- ``self_ducks``: ducks with no person making a sound (no ``truth_user`` clip from
+  its onset to ``SELF_DUCK_AFTER_S`` after its end): the appliance lowered its
+  voice for its own echo, the room or a television. Target 0.
+- ``reply_latency_ms``: for each reply (an utterance other than the scenario's
+  first answer), the end of the person's speech it answers (the last clip with words
+  that began before the reply's first sample) to that first sample; negative when
+  the reply began while the person was still talking.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +57,7 @@ from bargein.device.sim_log import SimEvent, of_kind
 log = logging.getLogger(__name__)
 
 ATTRIBUTION_WINDOW_S = 3.0  # a stop this long after a clip ended is not caused by it
+SELF_DUCK_AFTER_S = 1.0  # a duck this long after a clip ended has no person behind it
 MERGE_S = 1.0  # stops with one cause closer than this are one interruption
 _EPS_S = 1e-6
 _CONTINUE_TYPES = ("backchannel", "noise")
@@ -115,6 +131,9 @@ class ScenarioScore:
     speaker_active_s: float = 0.0
     audio_s: float = 0.0
     cpu_s: float | None = None
+    reply_level_after_cut_db: float | None = None
+    self_ducks: int = 0
+    reply_latency_ms: tuple[float, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
@@ -138,6 +157,9 @@ class ScenarioScore:
             "speaker_active_s": self.speaker_active_s,
             "audio_s": self.audio_s,
             "cpu_s": self.cpu_s,
+            "reply_level_after_cut_db": self.reply_level_after_cut_db,
+            "self_ducks": self.self_ducks,
+            "reply_latency_ms": list(self.reply_latency_ms),
             "notes": list(self.notes),
         }
 
@@ -278,8 +300,46 @@ def _speaker_active_s(events: Sequence[SimEvent]) -> float:
     return round(sum(end - start for start, end in spans.values()), 3)
 
 
-def score_scenario(scenario: Scenario, events: Sequence[SimEvent]) -> ScenarioScore:
-    """Score one run of ``scenario`` from its event log."""
+def _reply_level_after_cut_db(events: Sequence[SimEvent], first: Stop | None) -> float | None:
+    if first is None:
+        return None
+    replies = of_kind(events, "reply_played")
+    before = [e["gain_db"] for e in replies if e.t_s < first.t_s]
+    after = [e["gain_db"] for e in replies if e.t_s > first.t_s]
+    if not before or not after:
+        return None
+    reference = statistics.median(before)
+    return round(max((g - reference for g in after), key=abs), 2)
+
+
+def _self_ducks(events: Sequence[SimEvent], notes: list[str]) -> int:
+    clips = [(float(e["onset_s"]), float(e["end_s"])) for e in of_kind(events, "truth_user")]
+    lonely = [e.t_s for e in of_kind(events, "duck")
+              if not any(on - _EPS_S <= e.t_s <= end + SELF_DUCK_AFTER_S for on, end in clips)]
+    if lonely:
+        notes.append("ducked with nobody making a sound at " +
+                     ", ".join(f"{t:.2f} s" for t in lonely))
+    return len(lonely)
+
+
+def _reply_latencies_ms(events: Sequence[SimEvent]) -> tuple[float, ...]:
+    spoken = [c for c in causes_of(events) if c.source == "user" and not c.is_noise]
+    replies = of_kind(events, "reply_played")
+    first_uid = min((e["utterance_id"] for e in replies), default=None)
+    latencies = []
+    for reply in replies:
+        if reply["utterance_id"] == first_uid:
+            continue
+        asked = [c for c in spoken if c.onset_s < reply.t_s]
+        if asked:
+            latencies.append(round((reply.t_s - asked[-1].end_s) * 1000.0, 1))
+    return tuple(latencies)
+
+
+def score_scenario(scenario: Scenario, events: Sequence[SimEvent],
+                   cpu_s: float | None = None) -> ScenarioScore:
+    """Score one run of ``scenario`` from its event log (``cpu_s``: what the run cost,
+    which the repeatable log does not hold)."""
     events = sorted(events, key=lambda e: e.t_s)
     notes: list[str] = []
     stops = find_stops(events)
@@ -340,7 +400,6 @@ def score_scenario(scenario: Scenario, events: Sequence[SimEvent]) -> ScenarioSc
 
     ends = of_kind(events, "end")
     audio_s = float(ends[-1].get("audio_s", ends[-1].t_s)) if ends else (events[-1].t_s if events else 0.0)
-    cpu_s = ends[-1].get("cpu_s") if ends else None
     score = ScenarioScore(
         name=scenario.name,
         expected=expect.outcome,
@@ -365,6 +424,9 @@ def score_scenario(scenario: Scenario, events: Sequence[SimEvent]) -> ScenarioSc
         speaker_active_s=_speaker_active_s(events),
         audio_s=round(audio_s, 3),
         cpu_s=None if cpu_s is None else float(cpu_s),
+        reply_level_after_cut_db=_reply_level_after_cut_db(events, first),
+        self_ducks=_self_ducks(events, notes),
+        reply_latency_ms=_reply_latencies_ms(events),
         notes=tuple(notes),
     )
     log.debug("scored %s: %s", scenario.name, score)
@@ -398,6 +460,8 @@ def summarise(scores: Sequence[ScenarioScore]) -> dict[str, Any]:
     under_echo = [s for s in want_cut if s.under_echo]
     cpu = [s for s in scores if s.cpu_s is not None]
     echo_minutes = sum(s.speaker_active_s for s in echo) / 60.0
+    levels = [s.reply_level_after_cut_db for s in scores if s.reply_level_after_cut_db is not None]
+    latencies = [ms for s in scores for ms in s.reply_latency_ms]
     audio_s = sum(s.audio_s for s in cpu)
     return {
         "recall": _rate([s.cut_valid for s in want_cut]),
@@ -424,4 +488,10 @@ def summarise(scores: Sequence[ScenarioScore]) -> dict[str, Any]:
         "under_echo_recall": _rate([s.cut_valid for s in under_echo]),
         "under_echo_detect_ms_p95": percentile([s.detect_ms for s in under_echo], 95),
         "ducks_per_scenario": round(sum(s.ducks for s in scores) / len(scores), 2) if scores else None,
+        # what a listener hears
+        "reply_level_after_cut_db_worst": max(levels, key=abs) if levels else None,
+        "reply_level_after_cut_within_1db": _rate([abs(v) <= 1.0 for v in levels]),
+        "self_ducks": sum(s.self_ducks for s in scores),
+        "reply_latency_ms_p50": percentile(latencies, 50),
+        "reply_latency_ms_p95": percentile(latencies, 95),
     }

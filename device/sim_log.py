@@ -6,14 +6,16 @@ has no ``reply_delay_ms``) — and ``kind``. Other fields depend on the kind; fi
 marked * are required, the rest optional, and any extra field is kept.
 
 Ground truth (what really happened in the room, known to the runner only):
-  run            *scenario, *strategy, rate_hz, asr ("oracle" | "vosk"), asr_latency_ms.
+  run            *scenario, *strategy, rate_hz, asr (the recognizer, e.g. "pocketsphinx:en-us
+                 (with spotter, decode cost profile, cpu x1)" or "oracle (150 ms ...)").
                  First line of every log.
   truth_user     *clip (index of the [[user]] entry), *text (its transcript, "" for a
                  noise), *onset_s, *end_s: the TRUE voiced span of the clip at the mic.
                  level_db. Written at t_s = onset_s.
   truth_button   *at_s: a button press. hold_ms.
-  end            The run is over; t_s = its length. cpu_s (process CPU spent on the
-                 run), audio_s (audio simulated, normally = t_s), speaker_active_s.
+  end            The run is over; t_s = its length. audio_s (audio simulated, normally
+                 = t_s), speaker_active_s. (Nothing here depends on the wall clock: the
+                 same scenario on the same commit writes the same log.)
 
 What the pipeline perceived and decided:
   speech_started *onset_s: the VAD declared speech beginning at onset_s; decided at t_s.
@@ -46,6 +48,10 @@ What came out of the speaker (measured on the speaker recording, not assumed):
   speaker_silent utterance_id: the speaker output went silent for good after a cut
                  or cancel; t_s is the first silent sample.
   playback_finished utterance_id: an utterance played to its end.
+  reply_played   *utterance_id, *gain_db, level_db, words: an utterance reached the
+                 speaker; t_s = its first sample. level_db: median level (dBFS) of
+                 its played words; gain_db: median of each word's played level minus
+                 its synthesised level (0 = full volume, -18 = ducked).
 """
 
 from __future__ import annotations
@@ -85,6 +91,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "word_played": ("text", "start_s", "end_s"),
     "speaker_silent": (),
     "playback_finished": (),
+    "reply_played": ("utterance_id", "gain_db"),
 }
 
 

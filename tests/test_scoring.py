@@ -47,7 +47,7 @@ def cut_log(words_heard: list[str], *, cut_s: float = 1.4, silent_s: float = 1.4
     log.interruption(1.45, {"type": "cancellation", "handled": "cut", "utterance_id": 1,
                             "words_heard": words_heard, "word_cut": "every",
                             "words_unplayed": AGENT.split()[5:]})
-    log.write("end", 6.0, cpu_s=0.6, audio_s=6.0)
+    log.write("end", 6.0, audio_s=6.0)
     return log
 
 
@@ -182,13 +182,14 @@ def test_expected_cut_count_and_resume():
 def test_recall_and_false_cut_rate_arithmetic():
     cut = scenario("c", "cut", "cancellation")
     cont = scenario("k", "continue")
-    hit = score_scenario(cut, cut_log(["Our", "refund", "policy", "covers"]).events)
+    hit = score_scenario(cut, cut_log(["Our", "refund", "policy", "covers"]).events, cpu_s=0.6)
     quiet = SimLogWriter(None)
     played_words(quiet, upto=10)
     quiet.write("truth_user", 1.0, clip=0, text="stop", onset_s=1.0, end_s=1.3)
     miss = score_scenario(cut, quiet.events)
     kept = score_scenario(cont, quiet.events)
-    false_cut = score_scenario(cont, cut_log(["Our", "refund", "policy", "covers"]).events)
+    false_cut = score_scenario(cont, cut_log(["Our", "refund", "policy", "covers"]).events,
+                               cpu_s=0.6)
     summary = summarise([hit, hit, hit, miss, kept, kept, kept, false_cut])
     assert summary["recall"] == 0.75
     assert summary["false_cut_rate"] == 0.25
@@ -312,3 +313,48 @@ def test_report_shows_strategies_side_by_side_with_targets(tmp_path):
     assert "bargein better than naive-vad (false_cut_rate lower at equal or better recall): yes" in text
     path = write_document(document, tmp_path / "bench.json")
     assert path.read_text().startswith("{")
+
+
+def test_a_reply_after_a_cut_is_compared_with_the_gain_of_the_replies_before():
+    log = cut_log(["Our", "refund", "policy", "covers"])
+    log.write("reply_played", 0.0, utterance_id=1, words=5, level_db=-20.0, gain_db=0.1)
+    log.write("reply_played", 2.0, utterance_id=2, words=9, level_db=-38.0, gain_db=-17.9)
+    score = score_scenario(scenario("s", "cut", "cancellation"), log.events)
+    assert score.reply_level_after_cut_db == pytest.approx(-18.0)
+    log.write("reply_played", 5.0, utterance_id=3, words=9, level_db=-20.5, gain_db=0.0)
+    summary = summarise([score, score_scenario(scenario("s", "cut", "cancellation"),
+                                               cut_log(["Our", "refund", "policy", "covers"]).events)])
+    assert summary["reply_level_after_cut_db_worst"] == pytest.approx(-18.0)
+    assert summary["reply_level_after_cut_within_1db"] == 0.0
+
+
+def test_reply_level_is_not_judged_without_a_cut_or_a_reply_before_it():
+    quiet = SimLogWriter(None)
+    played_words(quiet, upto=10)
+    quiet.write("reply_played", 0.0, utterance_id=1, words=10, level_db=-20.0, gain_db=0.0)
+    assert score_scenario(scenario("k", "continue"), quiet.events).reply_level_after_cut_db is None
+
+
+def test_a_duck_with_nobody_making_a_sound_is_a_self_duck():
+    log = cut_log(["Our", "refund", "policy", "covers"])  # its duck at 1.12 s has 'stop' behind it
+    assert score_scenario(scenario("s", "cut", "cancellation"), log.events).self_ducks == 0
+    log.write("duck", 0.42, gain_db=-18.0)  # the first word, nobody talking
+    log.write("duck", 2.2, gain_db=-18.0)  # 0.9 s after 'stop' ended: still the person
+    log.write("duck", 4.0, gain_db=-18.0)
+    score = score_scenario(scenario("s", "cut", "cancellation"), log.events)
+    assert score.self_ducks == 2
+    assert any("0.42 s" in note and "4.00 s" in note for note in score.notes)
+    assert summarise([score, score])["self_ducks"] == 4
+
+
+def test_reply_latency_runs_from_the_end_of_the_words_it_answers_to_the_first_sample():
+    log = cut_log(["Our", "refund", "policy", "covers"])  # 'stop' ends at 1.3 s
+    log.write("reply_played", 0.0, utterance_id=1, words=5, level_db=-20.0, gain_db=0.0)
+    log.write("reply_played", 1.95, utterance_id=2, words=4, level_db=-20.0, gain_db=0.0)
+    log.write("truth_user", 3.0, clip=1, text="and then what", onset_s=3.0, end_s=3.8)
+    log.write("reply_played", 3.5, utterance_id=3, words=4, level_db=-20.0, gain_db=0.0)
+    score = score_scenario(scenario("s", "cut", "cancellation"), log.events)
+    # the first answer is not a reply; the third began while the person still talked
+    assert score.reply_latency_ms == pytest.approx((650.0, -300.0))
+    summary = summarise([score])
+    assert summary["reply_latency_ms_p50"] == pytest.approx(175.0)

@@ -53,7 +53,7 @@ def synthetic_run() -> tuple[np.ndarray, np.ndarray, SimLogWriter]:
     log.interruption(2.4, {"type": "cancellation", "handled": "cut", "words_heard": AGENT.split()[:4],
                            "word_cut": "every"})
     log.write("truth_button", 3.2, at_s=3.2)
-    log.write("end", duration_s, cpu_s=0.4)
+    log.write("end", duration_s)
     return speaker.astype(np.float32), mic.astype(np.float32), log
 
 

@@ -47,9 +47,11 @@ def render_sentence(
     last: bool = False,
     length_scale: float = 1.0,
     volume: float = 1.0,
+    varied: bool = True,
 ) -> SpeechChunk:
-    """Synthesize one sentence into a chunk whose word spans start at ``offset_samples``."""
-    pieces = voice.synthesize(sentence.text, length_scale, volume)
+    """Synthesize one sentence into a chunk whose word spans start at ``offset_samples``
+    (``varied=False``: the same samples for the same text; see :meth:`Voice.synthesize`)."""
+    pieces = voice.synthesize(sentence.text, length_scale, volume, varied=varied)
     pcm = (
         np.concatenate([p.audio_float_array for p in pieces]).astype(np.float32, copy=False)
         if pieces

@@ -52,11 +52,18 @@ class Voice:
         return len(self.piper.session.get_outputs()) > 1
 
     def synthesize(
-        self, text: str, length_scale: float = 1.0, volume: float = 1.0
+        self, text: str, length_scale: float = 1.0, volume: float = 1.0, *, varied: bool = True
     ) -> list[AudioChunk]:
-        """Every chunk (one per espeak sentence) of ``text``, with phoneme alignments."""
+        """Every chunk (one per espeak sentence) of ``text``, with phoneme alignments.
+
+        Piper draws phoneme durations and voice noise at random (its noise scales), so
+        the same text never sounds quite the same twice. ``varied=False`` sets both
+        scales to zero: the same text gives the same samples every time (the
+        benchmark's repeatable runs), at the cost of a flatter delivery.
+        """
         config = SynthesisConfig(
-            length_scale=self.piper.config.length_scale * length_scale, volume=volume
+            length_scale=self.piper.config.length_scale * length_scale, volume=volume,
+            noise_scale=None if varied else 0.0, noise_w_scale=None if varied else 0.0,
         )
         with self._lock:  # one ONNX run at a time: the Pi has few cores
             return list(self.piper.synthesize(text, config, include_alignments=True))
