@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import subprocess
 import sys
+import tomllib
 import wave
 from collections import Counter
 from pathlib import Path
@@ -21,7 +23,10 @@ from bargein.device.scenario import (
     load_scenario,
     load_suite,
     resolve_at_s,
+    words_of,
 )
+from bargein.device.recordings import is_package_spec, read_recording
+from bargein.device.simulate import voiced_span
 
 SUITE = Path(__file__).resolve().parent / "scenarios"
 ALL = sorted(SUITE.glob("*.toml"))
@@ -68,7 +73,7 @@ def test_every_scenario_parses_and_is_coherent(path):
     if scenario.name.startswith("under-echo-"):
         assert scenario.room.echo_gain_db == -6.0
     for clip in scenario.users:
-        if clip.audio is not None:
+        if clip.audio is not None and clip.audio.is_relative_to(SUITE / "clips"):
             with wave.open(str(clip.audio)) as wav:
                 duration_ms = 1000 * wav.getnframes() / wav.getframerate()
             assert 50 <= duration_ms <= 400
@@ -132,6 +137,34 @@ text = "Hello there, this is the answer."
         ('[expect]\noutcome = "continue"\n[[user]]\nat_s = 1\naudio = "clips/cough.wav"\n', r"#1 transcript: an audio clip needs"),
         ('[expect]\noutcome = "continue"\n[[user]]\nat_s = 1\ntext = "yeah"\ntranscript = "yeah"\n', r"#1 transcript: only for audio"),
         ('[expect]\noutcome = "continue"\n[room]\ntv_db = -40\n', r"\[room\] tv_text: a television"),
+        ('[expect]\noutcome = "continue"\n[[user]]\nat_s = 1\naudio = "no_such_package_xyz:assets/a.wav"\ntranscript = "a"\n',
+         r"#1 audio: no_such_package_xyz:assets/a.wav: package no_such_package_xyz is not installed; install"),
+        ('[expect]\noutcome = "continue"\n[[user]]\nat_s = 1\naudio = "moonshine_voice:assets/none.wav"\ntranscript = "a"\n',
+         r"#1 audio: .*no assets/none.wav in the installed moonshine_voice .*pip install moonshine-voice"),
+        ('[expect]\noutcome = "continue"\n[[user]]\nat_s = 1\naudio = "moonshine_voice:../../../x.wav"\ntranscript = "a"\n',
+         r"#1 audio: .*leaves the moonshine_voice package"),
+        ('[expect]\noutcome = "continue"\n[[user]]\nat_s = 1\naudio = "/usr/share/sounds/alsa/Nowhere.wav"\ntranscript = "a"\n',
+         r"#1 audio: /usr/share/sounds/alsa/Nowhere.wav not found; apt install alsa-utils"),
+        ('[expect]\noutcome = "continue"\n[[user]]\nat_s = 1\naudio = "moonshine_voice:assets/beckett.wav"\n'
+         'from_s = 2.0\nto_s = 2.0\ntranscript = "a"\n', r"#1 to_s: 2.0 is not after from_s = 2.0"),
+        ('[expect]\noutcome = "continue"\n[[user]]\nat_s = 1\naudio = "moonshine_voice:assets/beckett.wav"\n'
+         'from_s = 5.0\nto_s = 3.0\ntranscript = "a"\n', r"#1 to_s: 3.0 is not after from_s = 5.0"),
+        ('[expect]\noutcome = "continue"\n[[user]]\nat_s = 1\naudio = "moonshine_voice:assets/beckett.wav"\n'
+         'from_s = 3.0\nto_s = 12.0\ntranscript = "a"\n', r"#1 to_s: 12.0 is past the end of .*beckett.wav \(9.96 s\)"),
+        ('[expect]\noutcome = "continue"\n[[user]]\nat_s = 1\naudio = "moonshine_voice:assets/beckett.wav"\n'
+         'from_s = 10.0\ntranscript = "a"\n', r"#1 from_s: 10.0 is past the end"),
+        ('[expect]\noutcome = "continue"\n[[user]]\nat_s = 1\ntext = "yeah"\nfrom_s = 1.0\n',
+         r"#1 from_s: cuts a recording; only meaningful with audio"),
+        ('[expect]\noutcome = "continue"\n[[user]]\nat_s = 1\naudio = "moonshine_voice:assets/beckett.wav"\n'
+         'voice = "en-us"\ntranscript = "a"\n', r"#1 voice: only for text spoken by espeak-ng"),
+        ('[expect]\noutcome = "continue"\n[room]\ntv_db = -40\ntv_audio = "moonshine_voice:assets/two_cities.wav"\n'
+         'tv_text = "news"\n', r"\[room\] tv_text: the television plays tv_audio"),
+        ('[expect]\noutcome = "continue"\n[room]\ntv_audio = "moonshine_voice:assets/two_cities.wav"\n',
+         r"\[room\] tv_db: tv_audio is set but tv_db is not"),
+        ('[expect]\noutcome = "continue"\n[room]\ntv_db = -40\ntv_text = "news"\ntv_to_s = 3.0\n',
+         r"\[room\] tv_to_s: cuts a recording; only meaningful with tv_audio"),
+        ('[expect]\noutcome = "continue"\n[room]\ntv_db = -40\ntv_audio = "nope_pkg_q:a.wav"\n',
+         r"\[room\] tv_audio: nope_pkg_q:a.wav: package nope_pkg_q is not installed"),
         ('[expect]\noutcome = "continue"\n[room]\necho_gain_db = 40\n', r"\[room\] echo_gain_db: 40.0 is out of range"),
         ('[expect]\noutcome = "cut"\ntype = "cancellation"\ntypes = ["clarification"]\n[[user]]\nat_s = 1\ntext = "stop"\n',
          r"\[expect\] types: the first entry"),
@@ -204,3 +237,89 @@ def test_a_full_scenario_reads_every_field(tmp_path):
     assert clip.transcript == "mm-hmm" and clip.words == ("mm", "hmm") and not clip.is_noise
     assert s.buttons == (ButtonPress(index=0, at_s=4.0, hold_ms=3500.0),)
     assert s.expect.cuts == 1 and s.expect.types == (InterruptionType.BUTTON,)
+
+
+# --------------------------------------------------------------------------- recorded speech
+
+HUMAN = sorted(SUITE.glob("human-*.toml"))
+
+
+def test_a_package_recording_loads_with_its_cut(tmp_path):
+    path = tmp_path / "rec.toml"
+    path.write_text(BASE + '''[[user]]
+at_s = 1.5
+audio = "moonshine_voice:assets/two_cities.wav"
+from_s = 0.9
+to_s = 4.8
+transcript = "It was the best of times, it was the worst of times"
+level_db = -22
+[expect]
+outcome = "cut"
+type = "redirect"
+''')
+    (clip,) = load_scenario(path).users
+    package_dir = Path(importlib.util.find_spec("moonshine_voice").submodule_search_locations[0])
+    assert clip.audio == (package_dir / "assets" / "two_cities.wav").resolve()
+    assert (clip.from_s, clip.to_s, clip.level_db) == (0.9, 4.8, -22.0)
+    assert clip.words[:4] == ("it", "was", "the", "best") and not clip.is_noise
+
+
+def test_a_recorded_television_reads_its_fields(tmp_path):
+    path = tmp_path / "tv.toml"
+    path.write_text(BASE + '''[room]
+tv_db = -40
+tv_audio = "/usr/share/sounds/alsa/Front_Center.wav"
+tv_to_s = 1.0
+[expect]
+outcome = "continue"
+''')
+    room = load_scenario(path).room
+    assert room.tv_audio == Path("/usr/share/sounds/alsa/Front_Center.wav")
+    assert (room.tv_db, room.tv_from_s, room.tv_to_s, room.tv_text) == (-40.0, 0.0, 1.0, "")
+
+
+def _recordings(scenario):
+    """(path, from_s, to_s, transcript) of every recording a scenario plays, television included."""
+    found = [(u.audio, u.from_s, u.to_s, u.transcript) for u in scenario.users if u.audio is not None]
+    if scenario.room.tv_audio is not None:
+        found.append((scenario.room.tv_audio, scenario.room.tv_from_s, scenario.room.tv_to_s, None))
+    return found
+
+
+def test_human_scenarios_read_recordings_from_installed_packages():
+    assert len(HUMAN) >= 15
+    for path in HUMAN:
+        assert _recordings(load_scenario(path)), path.stem
+        raw = tomllib.loads(path.read_text())
+        specs = [u["audio"] for u in raw.get("user", []) if "audio" in u]
+        specs += [raw["room"]["tv_audio"]] if "tv_audio" in raw.get("room", {}) else []
+        for spec in specs:
+            # read where a package put it, never a copy in this repository; never the
+            # pocketsphinx test data (held out for evaluation)
+            assert is_package_spec(spec) or spec.startswith("/usr/share/sounds/"), (path.stem, spec)
+            assert "pocketsphinx" not in spec, (path.stem, spec)
+
+
+def _block_db(pcm: np.ndarray) -> np.ndarray:
+    n = len(pcm) // 160  # 10 ms at 16 kHz
+    return 10.0 * np.log10(np.mean(pcm[: n * 160].reshape(n, 160) ** 2, axis=1) + 1e-12)
+
+
+@pytest.mark.parametrize("path", HUMAN, ids=[p.stem for p in HUMAN])
+def test_human_cuts_fall_in_pauses_and_transcripts_fit_their_length(path):
+    """Each cut edge inside a recording lies in a pause (15 dB below the cut's speech),
+    and the transcript's word count fits the cut's voiced length (1 to 4.5 words/s)."""
+    for audio, from_s, to_s, transcript in _recordings(load_scenario(path)):
+        whole = read_recording(audio)
+        db = _block_db(whole)
+        first, last = int(round(from_s * 100)), len(db) if to_s is None else int(round(to_s * 100))
+        cut = db[first:last]
+        speech_db = 10.0 * np.log10(np.mean(10.0 ** (cut[cut >= cut.max() - 30.0] / 10.0)))
+        for edge in (first, last):
+            if 2 <= edge <= len(db) - 2:
+                around = db[edge - 2: edge + 2]  # +-20 ms
+                assert around.max() < speech_db - 15.0, (path.stem, audio.name, edge / 100)
+        if transcript is not None:
+            on_s, off_s = voiced_span(read_recording(audio, from_s, to_s))
+            rate = len(words_of(transcript)) / (off_s - on_s)
+            assert 1.0 <= rate <= 4.5, (path.stem, audio.name, rate)
