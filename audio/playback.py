@@ -347,6 +347,7 @@ class PlaybackRing:
                 self._mode = _PLAY
                 self._fade_gain = 1.0
                 self._fade_step = 0.0
+                self._release_duck()
             else:
                 self._mode = _CUTTING
                 self._pause_after_cut = False
@@ -421,17 +422,17 @@ class PlaybackRing:
             self._hist_count += 1
 
     def _finish_cut(self) -> None:
-        """The cut's fade is over: silence, ready for the next utterance (or held if paused).
-
-        A duck belongs to the voice that was cut: whatever plays next (the reply to
-        the interruption, or the remainder after "continue") starts at full volume.
-        """
+        """The cut's fade is over: silence, ready for the next utterance (or held if paused)."""
         if self._pause_after_cut:
             self._mode, self._fade_gain = _PAUSED, 0.0
         else:
             self._mode, self._fade_gain = _PLAY, 1.0
         self._fade_step = 0.0
         self._pause_after_cut = False
+        self._release_duck()
+
+    def _release_duck(self) -> None:
+        """A cut voice takes its duck with it: what plays next starts at full volume."""
         self._duck_gain = self._duck_target = 1.0
         self._duck_step = 0.0
 

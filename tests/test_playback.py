@@ -146,6 +146,22 @@ def test_the_reply_after_a_cut_plays_at_full_volume_not_ducked():
     assert rms_db(reply) - rms_db(full) == pytest.approx(0.0, abs=0.2)
 
 
+def test_the_reply_after_a_cut_while_paused_plays_at_full_volume():
+    """Ducked, then paused for a clarification, then cut: the reply is not ducked."""
+    ring = PlaybackRing(RATE_HZ, PERIOD)
+    ring.enqueue(tone(2.0), RATE_HZ, utterance_id=1)
+    full = play(ring, 20)
+    ring.duck(18.0, ramp_ms=10.0)
+    play(ring, 5, first_period=20)
+    ring.pause(fade_ms=5.0)
+    play(ring, 5, first_period=25)
+    ring.cut(fade_ms=5.0)
+    play(ring, 2, first_period=30)
+    ring.enqueue(tone(1.0), RATE_HZ, utterance_id=2)
+    reply = play(ring, 20, first_period=32)
+    assert rms_db(reply) - rms_db(full) == pytest.approx(0.0, abs=0.2)
+
+
 def test_pause_keeps_audio_and_resume_plays_it_from_where_it_stopped():
     ring = PlaybackRing(RATE_HZ, PERIOD)
     source = ramp_signal(1.0)
