@@ -72,6 +72,12 @@ _DT_REF_ACTIVE_DB = 6.0
 of the envelope: in a reverberation tail a low correlation means nothing."""
 _DT_ABOVE_NOISE_DB = 20.0
 """...and only frames this far above the noise floor (noise does not correlate either)."""
+_CLIP_LEVEL = 32000
+"""A mic sample this large (of 32767) is clipped or about to be."""
+_CLIPPED_SAMPLES = 3
+"""A frame with this many clipped samples, while the speaker plays loud, is the echo
+overdriving the mic: its distortion is beyond any linear canceller, so the residual
+says nothing about a person."""
 _PRE_EMPHASIS = 0.9
 _LEARN_CORRELATION = 0.6
 """The leak is learned only from frames the reference explains at least this well
@@ -193,6 +199,7 @@ class EchoAwareVad:
         self._ref_history = np.zeros(0, dtype=np.float32)
         self._correlation = 1.0
         self._mic_power = 0.0
+        self._clipping = False
         self.last_cleaned: AudioFrame | None = None
         self.last_echo_explained = False
         """The last frame had voice-like audio that the echo explains (gate closed)."""
@@ -310,6 +317,7 @@ class EchoAwareVad:
         """(frame for the detector, whether the echo explains it, whether the speaker is on)."""
         ref, cleaned = self._cancel(frame)
         self._frame_s = frame.duration_s
+        self._clipping = False
         if ref is None:
             self._envelope = 0.0
             self._ref_power = 0.0
@@ -321,9 +329,19 @@ class EchoAwareVad:
         self._envelope = max(self._ref_power, self._envelope * decay)
         self._res_power = float(np.mean(np.square(cleaned.pcm.astype(np.float64))))
         expected = self._leak() * self._envelope + self._noise
+        self._clipping = self._overdriven(frame)
+        if self._clipping:
+            self.last_double_talk = False
+            return cleaned, True, True
         explained = self._res_power <= self._margin * expected
         self.last_double_talk = self._double_talk(expected)
         return cleaned, explained and not self.last_double_talk, True
+
+    def _overdriven(self, frame: AudioFrame) -> bool:
+        """The speaker, playing loud now, drives the mic into clipping (see _CLIPPED_SAMPLES)."""
+        raw = self._cached[1] if self._cached is not None else frame
+        clipped = int(np.count_nonzero(np.abs(raw.pcm.astype(np.int32)) >= _CLIP_LEVEL))
+        return clipped >= _CLIPPED_SAMPLES and self._speaker_active()
 
     def _double_talk(self, expected_power: float) -> bool:
         """The reference explains the mic poorly while the mic is well above noise.
@@ -375,8 +393,8 @@ class EchoAwareVad:
         power = self._res_power if playing else float(np.mean(np.square(frame.pcm, dtype=np.float64)))
         person = self.detector.speaking or self.detector.last_is_speech
         self._track_noise(power, rise=not person)
-        if person or not playing:
-            return
+        if person or not playing or self._clipping:
+            return  # (a clipped frame's residual is distortion, not the canceller's leak)
         if self.last_double_talk or (self._correlation < _LEARN_CORRELATION and self._loud()):
             return  # the reference does not explain this frame: maybe a person
         excess = max(0.0, self._res_power - self._noise)

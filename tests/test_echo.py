@@ -373,3 +373,20 @@ def test_echo_correlation_tells_echo_from_a_person(appliance_voice, user_voice):
     assert len(echo_values) > 10 and len(person_values) > 3
     assert np.median(echo_values) > 0.7
     assert np.median(person_values) < 0.5
+
+
+def test_an_echo_that_clips_the_mic_is_not_taken_for_a_person():
+    """The Piper voice at +20 dB coupling drives the mic into clipping; the distortion is
+    beyond the linear canceller, so a clipped frame's residual must not open the gate."""
+    import soxr
+
+    from bargein.tts.voice import load_voice
+
+    voice = load_voice()
+    pcm = np.concatenate([c.audio_float_array
+                          for c in voice.synthesize(APPLIANCE_TEXT, varied=False)])
+    loud = (soxr.resample(pcm, voice.rate_hz, ESPEAK_RATE_HZ) * 32767).astype(np.int16)
+    room, reference = speaking_room(loud, echo_gain_db=20.0)
+    _, echo_starts, plain_starts = run_vads(room, reference, voice_seconds(loud) + 0.6)
+    assert np.abs(room.mic_audio().astype(np.int32)).max() >= 32000  # it does clip
+    assert plain_starts and echo_starts == []
