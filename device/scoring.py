@@ -30,12 +30,14 @@ Definitions (all times on the virtual clock of ``events.jsonl``):
 What a listener hears:
 
 - ``reply_level_after_cut_db``: the playback gain (``reply_played`` ``gain_db``: the
-  level played minus the level synthesised) of each reply that started after the
-  first stop, minus the median gain of the replies before it; the one furthest from
-  0 dB. A reply after a cut should sound like the replies before (target +-1 dB).
+  level played minus the level synthesised, outside the ducks the pipeline asked
+  for) of each reply that started after the first stop, minus the median gain of the
+  replies before it; the one furthest from 0 dB. A reply after a cut should sound
+  like the replies before (target +-1 dB).
 - ``self_ducks``: ducks with no person making a sound (no ``truth_user`` clip from
-  its onset to ``SELF_DUCK_AFTER_S`` after its end): the appliance lowered its
-  voice for its own echo, the room or a television. Target 0.
+  its onset to ``SELF_DUCK_AFTER_S`` after its end) in a room without a television:
+  the appliance lowered its voice for its own echo or for nothing. Target 0.
+  ``tv_ducks``: the same in a room with a television (the set, or the echo).
 - ``reply_latency_ms``: for each reply (an utterance other than the scenario's
   first answer), the end of the person's speech it answers (the last clip with words
   that began before the reply's first sample) to that first sample; negative when
@@ -133,6 +135,7 @@ class ScenarioScore:
     cpu_s: float | None = None
     reply_level_after_cut_db: float | None = None
     self_ducks: int = 0
+    tv_ducks: int = 0
     reply_latency_ms: tuple[float, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
@@ -159,6 +162,7 @@ class ScenarioScore:
             "cpu_s": self.cpu_s,
             "reply_level_after_cut_db": self.reply_level_after_cut_db,
             "self_ducks": self.self_ducks,
+            "tv_ducks": self.tv_ducks,
             "reply_latency_ms": list(self.reply_latency_ms),
             "notes": list(self.notes),
         }
@@ -303,7 +307,7 @@ def _speaker_active_s(events: Sequence[SimEvent]) -> float:
 def _reply_level_after_cut_db(events: Sequence[SimEvent], first: Stop | None) -> float | None:
     if first is None:
         return None
-    replies = of_kind(events, "reply_played")
+    replies = [e for e in of_kind(events, "reply_played") if e["gain_db"] is not None]
     before = [e["gain_db"] for e in replies if e.t_s < first.t_s]
     after = [e["gain_db"] for e in replies if e.t_s > first.t_s]
     if not before or not after:
@@ -312,14 +316,17 @@ def _reply_level_after_cut_db(events: Sequence[SimEvent], first: Stop | None) ->
     return round(max((g - reference for g in after), key=abs), 2)
 
 
-def _self_ducks(events: Sequence[SimEvent], notes: list[str]) -> int:
+def _lonely_ducks(events: Sequence[SimEvent], notes: list[str]) -> tuple[int, int]:
+    """(self ducks, television ducks): ducks with no person making a sound."""
     clips = [(float(e["onset_s"]), float(e["end_s"])) for e in of_kind(events, "truth_user")]
     lonely = [e.t_s for e in of_kind(events, "duck")
               if not any(on - _EPS_S <= e.t_s <= end + SELF_DUCK_AFTER_S for on, end in clips)]
-    if lonely:
-        notes.append("ducked with nobody making a sound at " +
-                     ", ".join(f"{t:.2f} s" for t in lonely))
-    return len(lonely)
+    if not lonely:
+        return 0, 0
+    tv = any(e.get("tv_db") is not None for e in of_kind(events, "run"))
+    notes.append(f"ducked with nobody making a sound{' but the television' if tv else ''} at "
+                 + ", ".join(f"{t:.2f} s" for t in lonely))
+    return (0, len(lonely)) if tv else (len(lonely), 0)
 
 
 def _reply_latencies_ms(events: Sequence[SimEvent]) -> tuple[float, ...]:
@@ -379,6 +386,7 @@ def score_scenario(scenario: Scenario, events: Sequence[SimEvent],
             notes.append("cut, but the speaker never went silent")
         heard_exact = _heard_exact(events, first, notes)
 
+    self_ducks, tv_ducks = _lonely_ducks(events, notes)
     cut_valid = first is not None and first.valid
     resumed = _resumed(events, scenario, first) if (expect.resumed and first is not None) else None
     if expect.outcome == "continue":
@@ -425,7 +433,8 @@ def score_scenario(scenario: Scenario, events: Sequence[SimEvent],
         audio_s=round(audio_s, 3),
         cpu_s=None if cpu_s is None else float(cpu_s),
         reply_level_after_cut_db=_reply_level_after_cut_db(events, first),
-        self_ducks=_self_ducks(events, notes),
+        self_ducks=self_ducks,
+        tv_ducks=tv_ducks,
         reply_latency_ms=_reply_latencies_ms(events),
         notes=tuple(notes),
     )
@@ -492,6 +501,7 @@ def summarise(scores: Sequence[ScenarioScore]) -> dict[str, Any]:
         "reply_level_after_cut_db_worst": max(levels, key=abs) if levels else None,
         "reply_level_after_cut_within_1db": _rate([abs(v) <= 1.0 for v in levels]),
         "self_ducks": sum(s.self_ducks for s in scores),
+        "tv_ducks": sum(s.tv_ducks for s in scores),
         "reply_latency_ms_p50": percentile(latencies, 50),
         "reply_latency_ms_p95": percentile(latencies, 95),
     }

@@ -7,7 +7,8 @@ marked * are required, the rest optional, and any extra field is kept.
 
 Ground truth (what really happened in the room, known to the runner only):
   run            *scenario, *strategy, rate_hz, asr (the recognizer, e.g. "pocketsphinx:en-us
-                 (with spotter, decode cost profile, cpu x1)" or "oracle (150 ms ...)").
+                 (with spotter, decode cost profile, cpu x1)" or "oracle (150 ms ...)"),
+                 tv_db (the level of a television in the room, null for none).
                  First line of every log.
   truth_user     *clip (index of the [[user]] entry), *text (its transcript, "" for a
                  noise), *onset_s, *end_s: the TRUE voiced span of the clip at the mic.
@@ -51,7 +52,8 @@ What came out of the speaker (measured on the speaker recording, not assumed):
   reply_played   *utterance_id, *gain_db, level_db, words: an utterance reached the
                  speaker; t_s = its first sample. level_db: median level (dBFS) of
                  its played words; gain_db: median of each word's played level minus
-                 its synthesised level (0 = full volume, -18 = ducked).
+                 its synthesised level (0 = full volume, -18 = ducked); both leave out
+                 words played while the pipeline had the voice ducked (null if none left).
 """
 
 from __future__ import annotations

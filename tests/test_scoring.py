@@ -345,6 +345,9 @@ def test_a_duck_with_nobody_making_a_sound_is_a_self_duck():
     assert score.self_ducks == 2
     assert any("0.42 s" in note and "4.00 s" in note for note in score.notes)
     assert summarise([score, score])["self_ducks"] == 4
+    log.write("run", 0.0, scenario="t", strategy="bargein", tv_db=-40.0)
+    with_tv = score_scenario(scenario("s", "cut", "cancellation"), log.events)
+    assert (with_tv.self_ducks, with_tv.tv_ducks) == (0, 2)
 
 
 def test_reply_latency_runs_from_the_end_of_the_words_it_answers_to_the_first_sample():
