@@ -70,6 +70,7 @@ _SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
     ("reply_level_after_cut_db_worst", "{:+.1f}"),
     ("reply_level_after_cut_within_1db", "{:.3f}"),
     ("self_ducks", "{:.0f}"),
+    ("tv_ducks", "{:.0f}"),
     ("reply_latency_ms_p50", "{:.0f}"),
     ("reply_latency_ms_p95", "{:.0f}"),
     ("cpu_s_per_audio_s", "{:.3f}"),
