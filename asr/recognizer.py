@@ -1,16 +1,13 @@
 """A streaming Vosk recognizer whose word times are on the capture clock.
 
 Vosk reports word times in seconds of audio fed to the recognizer since it was
-created (they keep counting across endpoints and ``Reset``). The capture clock can
-jump: frames dropped by a full queue, or audio fed only around speech. So the
-recognizer keeps anchors (samples fed so far, capture time of the next sample)
-wherever the incoming frames' ``t_seconds`` do not continue the previous frame, and
-maps every Vosk time through them. Vosk times have a 30 ms frame resolution.
+created (they keep counting across endpoints and ``Reset``); a
+:class:`~bargein.asr.stream_clock.StreamClock` maps them onto the capture clock,
+whose times can jump. Vosk times have a 30 ms frame resolution.
 """
 
 from __future__ import annotations
 
-import bisect
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -19,69 +16,14 @@ from typing import Any
 import numpy as np
 import vosk
 
+from bargein.asr.engine import AsrEvent, check_frame
 from bargein.asr.results import Final, Partial, Word
+from bargein.asr.stream_clock import StreamClock
 from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 
 log = logging.getLogger(__name__)
 
-AsrEvent = Partial | Final
-
-_GAP_TOLERANCE_S = 0.001
-_MAX_ANCHORS = 256
-
-
-def check_frame(frame: AudioFrame) -> None:
-    """Raise ValueError unless ``frame`` is 16 kHz mono int16 (what Vosk is fed)."""
-    pcm = frame.pcm
-    if frame.rate_hz != CAPTURE_RATE_HZ:
-        raise ValueError(
-            f"ASR takes {CAPTURE_RATE_HZ} Hz audio, got a frame at {frame.rate_hz} Hz; "
-            f"resample it (soxr) before the recognizer"
-        )
-    if not isinstance(pcm, np.ndarray) or pcm.ndim != 1 or pcm.dtype != np.int16:
-        shape = getattr(pcm, "shape", "?")
-        dtype = getattr(pcm, "dtype", type(pcm).__name__)
-        raise ValueError(
-            f"ASR takes mono int16 frames of shape (samples,), got {dtype} {shape}; "
-            f"mix down to one channel first"
-        )
-
-
-class _StreamClock:
-    """Maps seconds of audio fed to Vosk onto the capture clock."""
-
-    def __init__(self, rate_hz: int) -> None:
-        self._rate_hz = rate_hz
-        self._fed_samples = 0
-        self._anchor_fed: list[int] = []
-        self._anchor_t: list[float] = []
-        self.end_t_seconds = 0.0
-
-    def _anchor(self, t_seconds: float) -> None:
-        if self._anchor_fed and self._anchor_fed[-1] == self._fed_samples:
-            self._anchor_t[-1] = t_seconds
-        else:
-            self._anchor_fed.append(self._fed_samples)
-            self._anchor_t.append(t_seconds)
-            if len(self._anchor_fed) > _MAX_ANCHORS:
-                del self._anchor_fed[: _MAX_ANCHORS // 2]
-                del self._anchor_t[: _MAX_ANCHORS // 2]
-        self.end_t_seconds = t_seconds
-
-    def restart_at(self, t_seconds: float) -> None:
-        """The next sample fed is at ``t_seconds``."""
-        self._anchor(t_seconds)
-
-    def feed(self, t_seconds: float, samples: int) -> None:
-        if not self._anchor_fed or abs(t_seconds - self.end_t_seconds) > _GAP_TOLERANCE_S:
-            self._anchor(t_seconds)
-        self._fed_samples += samples
-        self.end_t_seconds = t_seconds + samples / self._rate_hz
-
-    def to_capture(self, vosk_s: float) -> float:
-        fed = vosk_s * self._rate_hz
-        i = max(bisect.bisect_right(self._anchor_fed, fed + 0.5) - 1, 0)
-        return self._anchor_t[i] + (fed - self._anchor_fed[i]) / self._rate_hz
+__all__ = ["AsrEvent", "StreamingRecognizer", "check_frame"]
 
 
 class StreamingRecognizer:
@@ -123,7 +65,7 @@ class StreamingRecognizer:
         self._emit_finals = emit_finals
         self._rename = dict(rename or {})
         self._ignore = ignore_words
-        self._clock = _StreamClock(self.rate_hz)
+        self._clock = StreamClock(self.rate_hz)
         self._clock.restart_at(start_t_seconds)
         self._last_text = ""
         self._last_timed = False
