@@ -7,11 +7,13 @@ import os
 import threading
 import time
 from pathlib import Path
-
-import vosk
+from typing import TYPE_CHECKING
 
 from bargein.asr.settings import AsrSettings
 from bargein.device.errors import ModelMissingError
+
+if TYPE_CHECKING:  # the library loads when a model does: a pocketsphinx appliance never needs it
+    import vosk
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,8 @@ def check_model_dir(model_dir: Path) -> None:
 
 def load_model(model_dir: Path | str) -> vosk.Model:
     """Check and load the model at ``model_dir``; later calls return the same object."""
+    import vosk
+
     key = Path(model_dir).resolve()
     with _models_lock:
         if key in _models:

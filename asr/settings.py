@@ -1,4 +1,4 @@
-"""Config table ``[asr]``: the Vosk recognizer."""
+"""Config table ``[asr]``: the recognizer engine (Vosk or pocketsphinx) and its spotter."""
 
 from __future__ import annotations
 
@@ -9,27 +9,34 @@ from bargein.device.settings import setting
 
 @dataclass(frozen=True)
 class AsrSettings:
-    """Speech recognition with Vosk."""
+    """Speech recognition with Vosk or pocketsphinx."""
 
+    engine: str = setting(
+        "vosk",
+        "Recognizer engine: vosk (the model fetched by scripts/fetch-models) or "
+        "pocketsphinx (smaller and less accurate; its en-us model comes with it)",
+        choices=("vosk", "pocketsphinx"),
+    )
     model: str = setting(
         "",
-        "Vosk model directory; empty = $BARGEIN_VOSK_MODEL, then "
-        "<[events] state_dir>/models/vosk-model-small-en-us-0.15",
+        "Model directory. vosk: empty = $BARGEIN_VOSK_MODEL, then "
+        "<[events] state_dir>/models/vosk-model-small-en-us-0.15; pocketsphinx: a directory "
+        "with an acoustic model directory, a .lm.bin and a .dict, empty = the bundled en-us",
     )
     partial_words: bool = setting(
         True,
         "Ask Vosk for word times in partial results (costs about 1 s of partial latency; "
-        "see bargein perf asr_first_partial_ms_*)",
+        "see bargein perf asr_first_partial_ms_*); pocketsphinx partials always have them",
     )
     command_spotter: bool = setting(
         True,
-        "Run a second, small grammar recognizer that spots command words "
-        "(stop, wait, cancel, ...) early",
+        "Run a second, small recognizer that spots command words (stop, wait, cancel, ...) "
+        "early: a Vosk grammar, or pocketsphinx keyphrase search",
     )
     command_phrases: str = setting(
         "stop, wait, cancel, never mind, quiet, enough, pause, no, hold on, shut up",
         "Comma-separated phrases the command spotter listens for "
-        "(words the model does not know are dropped with a warning)",
+        "(phrases with words the model does not know are dropped with a warning)",
     )
     queue_frames: int = setting(
         200,
@@ -50,3 +57,8 @@ class AsrSettings:
         min=0,
         max=100000,
     )
+
+
+def parse_phrases(text: str) -> list[str]:
+    """Split the ``[asr] command_phrases`` setting (comma-separated) into phrases."""
+    return [" ".join(p.split()) for p in text.split(",") if p.strip()]

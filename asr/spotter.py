@@ -17,16 +17,14 @@ from pathlib import Path
 import vosk
 
 from bargein.asr.recognizer import StreamingRecognizer
+from bargein.asr.settings import parse_phrases
 from bargein.asr.vocabulary import model_vocabulary
+
+__all__ = ["make_spotter", "parse_phrases", "spotter_grammar"]
 
 log = logging.getLogger(__name__)
 
 _UNK_TOKENS = ("[unk]", "<unk>", "<UNK>")
-
-
-def parse_phrases(text: str) -> list[str]:
-    """Split the ``[asr] command_phrases`` setting (comma-separated) into phrases."""
-    return [" ".join(p.split()) for p in text.split(",") if p.strip()]
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,6 +1,6 @@
 """The ASR worker thread: decoding off the capture thread, behind a bounded queue.
 
-Vosk decodes at roughly real time on a Pi; run on the reading thread it would
+Vosk decodes at roughly real time on a Pi (pocketsphinx faster, but not free); run on the reading thread it would
 make the capture side overflow. The capture thread only calls :meth:`AsrWorker.submit`,
 which never blocks: when the queue is full the frame is dropped and counted, and
 the burst is logged once, with its size, when frames get through again.
@@ -11,7 +11,8 @@ long-running recognizer's memory grows with the variety of what it has heard. Th
 worker therefore warms each new recognizer up with a short spoken clip (the first
 real utterance is then decoded at full speed) and, every ``renew_after``
 utterances, warms a fresh one up between utterances, a slice at a time so speech
-never waits for it, and swaps it in.
+never waits for it, and swaps it in. The recognizers come from the configured engine
+(:func:`~bargein.asr.engines.build_recognizers`): any :class:`Recognizer` will do.
 """
 
 from __future__ import annotations
@@ -26,10 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bargein.asr.model import load_model, model_dir_from
-from bargein.asr.recognizer import AsrEvent, StreamingRecognizer, check_frame
+from bargein.asr.engine import AsrEvent, Recognizer, check_frame
+from bargein.asr.engines import build_recognizers
 from bargein.asr.settings import AsrSettings
-from bargein.asr.spotter import make_spotter, parse_phrases
 from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 
 log = logging.getLogger(__name__)
@@ -58,11 +58,11 @@ class AsrWorker:
 
     def __init__(
         self,
-        recognizers: Sequence[StreamingRecognizer],
+        recognizers: Sequence[Recognizer],
         *,
         queue_frames: int,
         on_event: Callable[[AsrEvent], None] | None = None,
-        renew: Callable[[], StreamingRecognizer] | None = None,
+        renew: Callable[[], Recognizer] | None = None,
         renew_after: int = 0,
     ) -> None:
         """``renew`` builds a fresh main recognizer (``source="asr"``); with it, the main
@@ -82,13 +82,15 @@ class AsrWorker:
         self._warm_pcm = np.zeros(0, np.int16)
         self._in_utterance = False
         self._utterances = 0
-        self._spare: StreamingRecognizer | None = None
+        self._spare: Recognizer | None = None
         self._spare_fed = 0
         self._spare_cpu_s = 0.0
         self.renewals = 0
         """Main recognizers replaced by fresh ones so far."""
         self.warm_up_ms = 0.0
         """CPU time the last warm-up took (the start's, then each renewal's)."""
+        self.engine_name = ""
+        """``engine:model`` when built by :meth:`from_settings`."""
 
     @classmethod
     def from_settings(
@@ -97,20 +99,17 @@ class AsrWorker:
         state_dir: str | Path,
         on_event: Callable[[AsrEvent], None] | None = None,
     ) -> AsrWorker:
-        """The configured model's recognizer (and spotter); not started yet."""
-        model_dir = model_dir_from(settings, state_dir)
-        model = load_model(model_dir)
-
-        def main_recognizer() -> StreamingRecognizer:
-            return StreamingRecognizer(model, partial_words=settings.partial_words)
-
-        recognizers = [main_recognizer()]
-        if settings.command_spotter:
-            spotter = make_spotter(model, model_dir, parse_phrases(settings.command_phrases))
-            if spotter is not None:
-                recognizers.append(spotter)
-        return cls(recognizers, queue_frames=settings.queue_frames, on_event=on_event,
-                   renew=main_recognizer, renew_after=settings.renew_after_utterances)
+        """The configured engine's recognizer (and spotter); not started yet."""
+        engines = build_recognizers(settings, state_dir)
+        recognizers = [engines.main()]
+        if engines.spotter is not None:
+            recognizers.append(engines.spotter)
+        log.info("ASR engine %s%s", engines.name,
+                 " with the command spotter" if engines.spotter is not None else "")
+        worker = cls(recognizers, queue_frames=settings.queue_frames, on_event=on_event,
+                     renew=engines.main, renew_after=settings.renew_after_utterances)
+        worker.engine_name = engines.name
+        return worker
 
     def warm_up(self, pcm: np.ndarray) -> None:
         """Decode ``pcm`` (16 kHz mono int16 speech) on every recognizer, reporting
@@ -217,7 +216,7 @@ class AsrWorker:
         finally:
             self._spare_cpu_s += time.thread_time() - started_cpu_s
 
-    def _swap_in(self, fresh: StreamingRecognizer) -> None:
+    def _swap_in(self, fresh: Recognizer) -> None:
         index = next(i for i, r in enumerate(self._recognizers) if r.source == fresh.source)
         self._recognizers[index] = fresh
         self.renewals += 1

@@ -1,0 +1,76 @@
+"""Building the configured recognizer engine: Vosk or pocketsphinx, chosen once.
+
+Both engines speak :class:`~bargein.asr.engine.Recognizer`. The main recognizer comes
+as a factory because the worker renews it (a fresh one every ``renew_after_utterances``);
+the spotter is built once. Each engine's modules are imported only when it is chosen,
+so a pocketsphinx appliance never loads Vosk's library, and the other way round.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bargein.asr.engine import Recognizer
+from bargein.asr.settings import AsrSettings, parse_phrases
+from bargein.device.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Engines:
+    """The configured engine's recognizers."""
+
+    name: str
+    """``engine:model``, e.g. ``"vosk:vosk-model-small-en-us-0.15"``, ``"pocketsphinx:en-us"``."""
+    main: Callable[[], Recognizer]
+    """Builds a fresh main recognizer (``source="asr"``)."""
+    spotter: Recognizer | None
+    """The command spotter (``source="spotter"``), or None when off or it knows no phrase."""
+
+
+def build_recognizers(settings: AsrSettings, state_dir: str | Path) -> Engines:
+    """Check and load the ``[asr]`` engine's model; raise ModelMissingError if it cannot."""
+    if settings.engine == "pocketsphinx":
+        return _pocketsphinx(settings)
+    if settings.engine == "vosk":
+        return _vosk(settings, state_dir)
+    raise ConfigError(f"[asr] engine: {settings.engine!r} is not allowed; use one of 'vosk', "
+                      f"'pocketsphinx'")
+
+
+def _vosk(settings: AsrSettings, state_dir: str | Path) -> Engines:
+    from bargein.asr.model import load_model, model_dir_from
+    from bargein.asr.recognizer import StreamingRecognizer
+    from bargein.asr.spotter import make_spotter
+
+    model_dir = model_dir_from(settings, state_dir)
+    model = load_model(model_dir)
+
+    def main() -> Recognizer:
+        return StreamingRecognizer(model, partial_words=settings.partial_words)
+
+    spotter = None
+    if settings.command_spotter:
+        spotter = make_spotter(model, model_dir, parse_phrases(settings.command_phrases))
+    return Engines(f"vosk:{model_dir.name}", main, spotter)
+
+
+def _pocketsphinx(settings: AsrSettings) -> Engines:
+    from bargein.asr.pocketsphinx_engine import PocketsphinxRecognizer
+    from bargein.asr.pocketsphinx_model import model_from
+    from bargein.asr.pocketsphinx_spotter import make_pocketsphinx_spotter
+
+    model = model_from(settings.model)
+
+    def main() -> Recognizer:
+        return PocketsphinxRecognizer(model)
+
+    spotter = None
+    if settings.command_spotter:
+        spotter = make_pocketsphinx_spotter(parse_phrases(settings.command_phrases),
+                                            model=model)
+    return Engines(f"pocketsphinx:{model.name}", main, spotter)
