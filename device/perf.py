@@ -19,6 +19,7 @@ PERF_MODULES = (
     "bargein.audio.vad_perf",
     "bargein.audio.echo_perf",
     "bargein.asr.perf",
+    "bargein.asr.pocketsphinx_perf",
     "bargein.device.asr_warmup_perf",
     "bargein.tts.perf",
     "bargein.device.machine_perf",
