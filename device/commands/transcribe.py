@@ -1,4 +1,5 @@
-"""``bargein transcribe FILE.wav``: run the streaming recognizer over a file, print JSON lines."""
+"""``bargein transcribe FILE.wav``: run the configured recognizer engine over a file, print
+JSON lines."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "transcribe", help="print one JSON line per partial/final result for a WAV file"
     )
     p.add_argument("wav", type=Path, metavar="FILE.wav", help="PCM WAV file, any rate or channels")
-    p.add_argument("--model", type=Path, help="Vosk model directory (default: from the config)")
+    p.add_argument("--model", type=Path,
+                   help="model directory of the configured [asr] engine (default: from the config)")
     p.add_argument("--config", help="config file (default /etc/bargein/config.toml)")
     p.add_argument("--spotter", action="store_true", help="also run the command spotter")
     p.set_defaults(func=run)
@@ -50,27 +52,27 @@ def read_wav_16k_mono(path: Path) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bargein.asr.model import load_model, model_dir_from
-    from bargein.asr.recognizer import StreamingRecognizer
+    import dataclasses
+
+    from bargein.asr.engine import Recognizer
+    from bargein.asr.engines import build_recognizers
     from bargein.asr.results import Final
-    from bargein.asr.spotter import make_spotter, parse_phrases
     from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
     from bargein.device.config import load_config
 
     config = load_config(args.config)
-    model_dir = args.model or model_dir_from(config.asr, config.events.state_dir)
     try:
         pcm = read_wav_16k_mono(args.wav)
     except (OSError, EOFError, wave.Error) as err:
         print(f"bargein transcribe: cannot read {args.wav} as a PCM WAV file: {err}",
               file=sys.stderr)
         return 1
-    model = load_model(model_dir)
-    recognizers = [StreamingRecognizer(model, partial_words=config.asr.partial_words)]
-    if args.spotter:
-        spotter = make_spotter(model, model_dir, parse_phrases(config.asr.command_phrases))
-        if spotter is not None:
-            recognizers.insert(0, spotter)
+    settings = dataclasses.replace(config.asr, command_spotter=args.spotter,
+                                   model=str(args.model) if args.model else config.asr.model)
+    engines = build_recognizers(settings, config.events.state_dir)
+    recognizers: list[Recognizer] = [engines.main()]
+    if engines.spotter is not None:
+        recognizers.insert(0, engines.spotter)
     step = CAPTURE_RATE_HZ * FRAME_MS // 1000
     for start in range(0, len(pcm), step):
         frame = AudioFrame(pcm[start : start + step], start / CAPTURE_RATE_HZ)
