@@ -1,8 +1,10 @@
 """Building the configured recognizer engine: Vosk or pocketsphinx, chosen once.
 
-Both engines speak :class:`~bargein.asr.engine.Recognizer`. The main recognizer comes
-as a factory because the worker renews it (a fresh one every ``renew_after_utterances``);
-the spotter is built once. Each engine's modules are imported only when it is chosen,
+Both engines speak :class:`~bargein.asr.engine.Recognizer`. Both recognizers come as
+factories: the worker renews the main one (a fresh one every
+``renew_after_utterances``), and the benchmark starts every run with fresh ones
+(pocketsphinx's running cepstral mean and Vosk's speaker adaptation would otherwise
+carry one run into the next). Each engine's modules are imported only when it is chosen,
 so a pocketsphinx appliance never loads Vosk's library, and the other way round.
 """
 
@@ -28,8 +30,8 @@ class Engines:
     """``engine:model``, e.g. ``"vosk:vosk-model-small-en-us-0.15"``, ``"pocketsphinx:en-us"``."""
     main: Callable[[], Recognizer]
     """Builds a fresh main recognizer (``source="asr"``)."""
-    spotter: Recognizer | None
-    """The command spotter (``source="spotter"``), or None when off or it knows no phrase."""
+    spotter: Callable[[], Recognizer] | None
+    """Builds a command spotter (``source="spotter"``); None when off or it knows no phrase."""
 
 
 def build_recognizers(settings: AsrSettings, state_dir: str | Path) -> Engines:
@@ -53,10 +55,15 @@ def _vosk(settings: AsrSettings, state_dir: str | Path) -> Engines:
     def main() -> Recognizer:
         return StreamingRecognizer(model, partial_words=settings.partial_words)
 
-    spotter = None
-    if settings.command_spotter:
-        spotter = make_spotter(model, model_dir, parse_phrases(settings.command_phrases))
-    return Engines(f"vosk:{model_dir.name}", main, spotter)
+    phrases = parse_phrases(settings.command_phrases)
+
+    def spotter() -> Recognizer:
+        built = make_spotter(model, model_dir, phrases)
+        assert built is not None  # checked below, once
+        return built
+
+    knows_phrases = settings.command_spotter and make_spotter(model, model_dir, phrases) is not None
+    return Engines(f"vosk:{model_dir.name}", main, spotter if knows_phrases else None)
 
 
 def _pocketsphinx(settings: AsrSettings) -> Engines:
@@ -69,8 +76,13 @@ def _pocketsphinx(settings: AsrSettings) -> Engines:
     def main() -> Recognizer:
         return PocketsphinxRecognizer(model)
 
-    spotter = None
-    if settings.command_spotter:
-        spotter = make_pocketsphinx_spotter(parse_phrases(settings.command_phrases),
-                                            model=model)
-    return Engines(f"pocketsphinx:{model.name}", main, spotter)
+    phrases = parse_phrases(settings.command_phrases)
+
+    def spotter() -> Recognizer:
+        built = make_pocketsphinx_spotter(phrases, model=model)
+        assert built is not None  # checked below, once
+        return built
+
+    knows_phrases = (settings.command_spotter
+                     and make_pocketsphinx_spotter(phrases, model=model) is not None)
+    return Engines(f"pocketsphinx:{model.name}", main, spotter if knows_phrases else None)

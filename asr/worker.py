@@ -103,7 +103,7 @@ class AsrWorker:
         engines = build_recognizers(settings, state_dir)
         recognizers = [engines.main()]
         if engines.spotter is not None:
-            recognizers.append(engines.spotter)
+            recognizers.append(engines.spotter())
         log.info("ASR engine %s%s", engines.name,
                  " with the command spotter" if engines.spotter is not None else "")
         worker = cls(recognizers, queue_frames=settings.queue_frames, on_event=on_event,

@@ -21,6 +21,7 @@ PERF_MODULES = (
     "bargein.asr.perf",
     "bargein.asr.pocketsphinx_perf",
     "bargein.device.asr_warmup_perf",
+    "bargein.device.decode_cost_perf",
     "bargein.tts.perf",
     "bargein.device.machine_perf",
     "bargein.agent.perf",

@@ -1,26 +1,26 @@
 """Run a scenario in the virtual room through the real pipeline, in virtual time.
 
 The room, the VAD, the strategy (ours or a baseline), the playback ring and Piper
-are the real ones; only the sound card is virtual and recognition is the oracle
-(or Vosk inline when a model is given). The run writes an event log in the
-:mod:`bargein.device.sim_log` format, which the scorer reads.
+are the real ones; only the sound card is virtual. Recognition is a real engine
+(pocketsphinx, or Vosk where an English model is installed) with its command
+spotter, decoded on the virtual clock at the CPU cost the decode takes
+(:mod:`bargein.device.virtual_asr`), or the oracle, which isolates the state machine
+from recognition errors. The run writes an event log in the
+:mod:`bargein.device.sim_log` format, which the scorer reads; the same scenario on
+the same commit writes the same log byte for byte (synthesis is not varied and
+nothing depends on the wall clock).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import subprocess
-import tempfile
 import time
-import wave
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-import soxr
 
 from bargein.agent.base import ReplyStream
 from bargein.agent.classifier import InterruptionClassifier
@@ -40,17 +40,10 @@ from bargein.device.appliance_settings import BargeinSettings
 from bargein.device.baselines import BASELINES
 from bargein.device.event_log import InterruptionRecord
 from bargein.device.recordings import read_recording
-from bargein.device.pipeline import (
-    AgentRunner,
-    InlineSpeech,
-    InlineVosk,
-    OracleRecognition,
-    Pipeline,
-    Recognition,
-    Strategy,
-)
+from bargein.device.pipeline import AgentRunner, InlineSpeech, Pipeline, Strategy
 from bargein.device.scenario import Scenario, UserClip, resolve_at_s
 from bargein.device.sim_log import SimLogWriter
+from bargein.device.sim_recognition import AsrChoice, recognition_for
 from bargein.tts.voice import Voice, load_voice
 
 log = logging.getLogger(__name__)
@@ -72,15 +65,6 @@ def make_strategy(name: str, settings: BargeinSettings | None = None) -> Strateg
 
 
 # --------------------------------------------------------------------------- user audio
-
-def read_wav_16k(path: Path) -> np.ndarray:
-    """A WAV file (any rate, 16-bit) as 16 kHz mono float32."""
-    with wave.open(str(path), "rb") as wav:
-        rate, channels = wav.getframerate(), wav.getnchannels()
-        data = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
-    pcm = data.reshape(-1, channels).mean(axis=1).astype(np.float32) / 32768.0
-    return soxr.resample(pcm, rate, CAPTURE_RATE_HZ) if rate != CAPTURE_RATE_HZ else pcm
-
 
 def voiced_span(pcm: np.ndarray, rate_hz: int = CAPTURE_RATE_HZ) -> tuple[float, float]:
     """Start and end (seconds into the clip) of its active part: 5 ms blocks above -40 dB of peak."""
@@ -180,29 +164,6 @@ def _record_fields(record: InterruptionRecord) -> dict:
 # --------------------------------------------------------------------------- recognition
 
 
-def english_model_dir() -> Path | None:
-    """The English Vosk model, if one is installed where the appliance looks for it."""
-    from bargein.asr.model import missing_parts, model_dir_from
-    from bargein.asr.settings import AsrSettings
-    from bargein.device.config import load_config
-
-    config = load_config()
-    path = model_dir_from(AsrSettings(model=config.asr.model), config.events.state_dir)
-    return path if not missing_parts(path) else None
-
-
-def recognition_for(asr: str | Path, oracle: OracleRecognizer) -> tuple[Recognition, str]:
-    """The recognizer a run uses: ``"oracle"``, ``"auto"`` (Vosk if the English model
-    is installed, else the oracle) or a Vosk model directory. Returns it and its name."""
-    model_dir = english_model_dir() if asr == "auto" else (None if asr == "oracle" else Path(asr))
-    if model_dir is None:
-        return OracleRecognition(oracle), "oracle"
-    from bargein.asr.model import load_model
-    from bargein.asr.recognizer import StreamingRecognizer
-
-    return InlineVosk(StreamingRecognizer(load_model(model_dir))), f"vosk:{model_dir.name}"
-
-
 # --------------------------------------------------------------------------- echo
 
 
@@ -244,6 +205,85 @@ class SimResult:
     rate_hz: int
     interruptions: list[InterruptionRecord] = field(default_factory=list)
     asr: str = "oracle"
+    cpu_s: float = 0.0
+    """Process CPU time the run took (kept out of the event log, which is repeatable)."""
+
+
+class _KeptSpeech(InlineSpeech):
+    """Inline Piper that also keeps each utterance's synthesised samples, so the run
+    can compare what the speaker played with what was synthesised (the gain of a reply)."""
+
+    def __init__(self, voice: Voice) -> None:
+        super().__init__(voice)
+        self.rendered: dict[int, list[np.ndarray]] = {}
+
+    def poll(self) -> list:  # noqa: D102 - InlineSpeech.poll
+        chunks = super().poll()
+        for chunk in chunks:
+            self.rendered.setdefault(chunk.utterance_id, []).append(chunk.pcm)
+        return chunks
+
+
+MIN_LEVEL_WORD_S = 0.08
+"""Words shorter than this are left out of a reply's level (too few samples to judge)."""
+
+
+def _level_db(pcm: np.ndarray) -> float:
+    rms = float(np.sqrt(np.mean(np.square(pcm, dtype=np.float64)))) if len(pcm) else 0.0
+    return 20.0 * math.log10(max(rms, 1e-9))
+
+
+def _duck_windows(events: list) -> list[tuple[float, float]]:
+    """When the pipeline had the voice ducked: each duck to the next unduck, cut or pause."""
+    windows, start = [], None
+    for event in events:
+        if event.kind == "duck" and start is None:
+            start = event.t_s
+        elif event.kind in ("unduck", "cut", "pause") and start is not None:
+            windows.append((start, event.t_s))
+            start = None
+    if start is not None:
+        windows.append((start, math.inf))
+    return windows
+
+
+def write_reply_levels(writer: SimLogWriter, speaker: np.ndarray, speaker_rate_hz: int,
+                       tracker: _WordTracker, speech: _KeptSpeech) -> None:
+    """One ``reply_played`` event per utterance that reached the speaker.
+
+    ``level_db`` is the median level (dBFS) of its played words at the speaker;
+    ``gain_db`` the median of each word's played level minus its level as
+    synthesised: 0 dB at full volume. Words played (even in part) while the pipeline
+    had the voice ducked are left out (that duck was asked for); what remains is the level
+    the reply was meant to have. The gain compares replies fairly whatever their
+    text (Piper normalises each sentence to its peak). Both are null when no word
+    qualifies.
+    """
+    ducked = _duck_windows(writer.events)
+    by_uid: dict[int, list] = {}
+    for event in writer.events:
+        if event.kind == "word_played":
+            by_uid.setdefault(event["utterance_id"], []).append(event)
+    for uid, played in sorted(by_uid.items()):
+        source = np.concatenate(speech.rendered.get(uid, [np.zeros(0, np.float32)]))
+        words = tracker.words[uid]
+        levels, gains = [], []
+        for event in played:
+            start_s, end_s = event["start_s"], event["end_s"]
+            if end_s - start_s < MIN_LEVEL_WORD_S or any(a < end_s and start_s < b for a, b in ducked):
+                continue
+            word = words[event["index"]]
+            out = speaker[round(start_s * speaker_rate_hz):
+                          round(end_s * speaker_rate_hz)].astype(np.float64) / 32768.0
+            synth_db = _level_db(source[word.start_sample:word.end_sample])
+            if synth_db < -50.0 or not len(out):
+                continue
+            levels.append(_level_db(out))
+            gains.append(levels[-1] - synth_db)
+        writer.write("reply_played", tracker.first_sample_s.get(uid, played[0]["start_s"]),
+                     utterance_id=uid, words=len(played),
+                     level_db=round(float(np.median(levels)), 2) + 0.0 if levels else None,
+                     gain_db=round(float(np.median(gains)), 2) + 0.0 if gains else None)
 
 
 class _WordTracker:
@@ -287,9 +327,12 @@ def run_scenario(
     settings: BargeinSettings | None = None,
     max_s: float = 90.0,
     opening_question: str = OPENING_QUESTION,
-    asr: str | Path = "oracle",
+    asr: AsrChoice | None = None,
 ) -> SimResult:
-    """Run one scenario under one strategy; return its events and recordings."""
+    """Run one scenario under one strategy; return its events and recordings.
+
+    ``asr`` picks the recognizer (default: real recognition, see :class:`AsrChoice`).
+    """
     cpu0 = time.process_time()
     voice = voice or load_voice()
     settings = settings or BargeinSettings()
@@ -300,18 +343,19 @@ def run_scenario(
     ))
     oracle_utts: list[OracleUtterance] = []
     oracle = OracleRecognizer(oracle_utts, asr_latency_ms / 1000.0)
-    recognition, asr_name = recognition_for(asr, oracle)
+    recognition, asr_name = recognition_for(asr or AsrChoice(), oracle)
     writer = SimLogWriter(log_path)
     writer.write("run", 0.0, scenario=scenario.name, strategy=strategy_name,
-                 rate_hz=CAPTURE_RATE_HZ, asr=asr_name, asr_latency_ms=asr_latency_ms)
+                 rate_hz=CAPTURE_RATE_HZ, asr=asr_name, tv_db=scenario.room.tv_db)
     observer = SimObserver(writer, room)
     strategy = make_strategy(strategy_name, settings)
     agents = AgentRunner(ScriptedAgent(scenario.agent.text), Conversation(), threaded=False,
                          reply_delay_s=scenario.agent.first_sample_s)
     vad, echo_filter = echo_handling(strategy_name, room)
+    speech = _KeptSpeech(voice)
     pipeline = Pipeline(
         strategy, room.ring, vad, recognition,
-        InlineSpeech(voice), agents, observer=observer, preroll_ms=settings.preroll_ms,
+        speech, agents, observer=observer, preroll_ms=settings.preroll_ms,
         echo_filter=echo_filter,
     )
     tracker = _WordTracker()
@@ -396,12 +440,12 @@ def run_scenario(
     rate = room.speaker_rate_hz
     for t_cut, uid in observer.cut_times:
         writer.write("speaker_silent", _silent_after(speaker, rate, t_cut), utterance_id=uid)
+    write_reply_levels(writer, speaker, rate, tracker, speech)
     active = float(np.count_nonzero(np.abs(speaker) > SILENT_LEVEL)) / rate
-    writer.write("end", end_s, cpu_s=time.process_time() - cpu0, audio_s=end_s,
-                 speaker_active_s=active)
+    writer.write("end", end_s, audio_s=end_s, speaker_active_s=active)
     writer.close()
     return SimResult(scenario, strategy_name, writer.events, speaker, room.mic_audio(), rate,
-                     list(pipeline.interruptions), asr_name)
+                     list(pipeline.interruptions), asr_name, time.process_time() - cpu0)
 
 
 def _silent_after(speaker: np.ndarray, rate_hz: int, t_s: float, quiet_ms: float = 100.0) -> float:
@@ -418,11 +462,3 @@ def _silent_after(speaker: np.ndarray, rate_hz: int, t_s: float, quiet_ms: float
     windows = np.convolve(quiet.astype(np.int32), np.ones(run, dtype=np.int32), mode="valid")
     hits = np.nonzero(windows == run)[0]
     return (start + (hits[0] if len(hits) else len(quiet))) / rate_hz
-
-
-def iter_runs(scenarios, strategies, **kwargs) -> Iterator[SimResult]:  # noqa: ANN001
-    """Every scenario under every strategy, sharing one voice."""
-    voice = kwargs.pop("voice", None) or load_voice()
-    for scenario in scenarios:
-        for name in strategies:
-            yield run_scenario(scenario, name, voice=voice, **kwargs)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 from bargein.device.cli import main
+from bargein.device.scoring import score_scenario
+from bargein.device.sim_log import read_events
 from bargein.device.event_log import InterruptionRecord  # noqa: F401 - the records printed
 
 
 def test_demo_runs_the_whole_conversation(tmp_path, capsys):
+    """With perfect hearing (the oracle) every moment of the demo goes as scripted."""
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out)]) == 0
+    assert main(["demo", "--out", str(out), "--asr", "oracle"]) == 0
     printed = capsys.readouterr().out
-    assert "oracle recognizer" in printed
+    assert "Recognition: oracle" in printed
     assert "backchannel, continued" in printed
     assert "correction, cut" in printed
     assert "cancellation, cancelled" in printed
@@ -26,3 +31,25 @@ def test_demo_runs_the_whole_conversation(tmp_path, capsys):
     assert "If you say stop" not in printed  # never played: the correction came first
     for name in ("speaker.wav", "events.jsonl", "timeline.png"):
         assert (out / name).stat().st_size > 1000
+
+
+def test_demo_hears_with_a_real_recognizer_and_keeps_one_voice_level(tmp_path, capsys):
+    """The README's command, as a new user runs it: real recognition (pocketsphinx here),
+    named in the output; every reply after a cut at the level of the answer before it,
+    and no duck with nobody talking."""
+    from bargein.device.demo import demo_scenario
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Recognition: pocketsphinx:en-us (with spotter" in printed
+    events = read_events(out / "events.jsonl")
+    assert json.loads((out / "events.jsonl").read_text().splitlines()[0])["asr"].startswith(
+        "pocketsphinx")
+    heard = [e for e in events if e.kind in ("partial", "final")]
+    onset = min(e["onset_s"] for e in events if e.kind == "truth_user")
+    assert heard and all(e.t_s > onset for e in heard)
+    gains = [e["gain_db"] for e in events if e.kind == "reply_played" and e["gain_db"] is not None]
+    assert len(gains) >= 2 and all(abs(g) <= 1.0 for g in gains), gains
+    score = score_scenario(demo_scenario(tmp_path), events)
+    assert score.self_ducks == 0, score.notes

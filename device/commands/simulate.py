@@ -9,6 +9,7 @@ from pathlib import Path
 from bargein.device.scenario import load_scenario
 from bargein.device.scoring import score_scenario
 from bargein.audio.frames import write_wav
+from bargein.device.sim_recognition import add_asr_arguments, asr_choice
 from bargein.device.simulate import STRATEGIES, run_scenario
 from bargein.device.timeline import render_timeline
 
@@ -18,11 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("scenario", type=Path, help="scenario TOML (see tests/scenarios/README.md)")
     p.add_argument("--out", type=Path, required=True, help="directory for the outputs")
     p.add_argument("--strategy", default="bargein", choices=STRATEGIES)
-    p.add_argument("--asr-latency-ms", type=float, default=150.0,
-                   help="oracle recognizer: delay from a word's end to its partial")
-    p.add_argument("--asr", default="auto",
-                   help="oracle, auto (Vosk when the English model is installed, else the "
-                        "oracle) or a Vosk model directory")
+    add_asr_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -30,11 +27,11 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     args.out.mkdir(parents=True, exist_ok=True)
     result = run_scenario(scenario, args.strategy, asr_latency_ms=args.asr_latency_ms,
-                          log_path=args.out / "events.jsonl", asr=args.asr)
+                          log_path=args.out / "events.jsonl", asr=asr_choice(args))
     print(f"recognition: {result.asr}")
     write_wav(args.out / "speaker.wav", result.speaker, result.rate_hz)
     write_wav(args.out / "mic.wav", result.mic, 16000)
-    score = score_scenario(scenario, result.events)
+    score = score_scenario(scenario, result.events, cpu_s=result.cpu_s)
     (args.out / "summary.json").write_text(json.dumps(score.to_json(), indent=2) + "\n")
     render_timeline(result.speaker.astype("float32") / 32768.0,
                     result.mic.astype("float32") / 32768.0, 16000, result.events,

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     engines = build_recognizers(settings, config.events.state_dir)
     recognizers: list[Recognizer] = [engines.main()]
     if engines.spotter is not None:
-        recognizers.insert(0, engines.spotter)
+        recognizers.insert(0, engines.spotter())
     step = CAPTURE_RATE_HZ * FRAME_MS // 1000
     for start in range(0, len(pcm), step):
         frame = AudioFrame(pcm[start : start + step], start / CAPTURE_RATE_HZ)
