@@ -64,7 +64,7 @@ from bargein.device.malloc_tuning import fix_mmap_threshold
 from bargein.device.pipeline import (AgentRunner, NoRecognition, NullObserver, Pipeline,
                                      ThreadedSpeech)
 from bargein.device.systemd_notify import SystemdNotifier
-from bargein.device.threaded_asr import ThreadedVosk
+from bargein.device.threaded_asr import ThreadedAsr
 from bargein.device.virtual_audio import VirtualAudio
 from bargein.tts.synth import Synthesizer
 from bargein.tts.voice import Voice, load_voice
@@ -146,7 +146,7 @@ def make_agent(config: Config) -> Agent:
 
 
 def make_recognition(config: Config, environ: Mapping[str, str],
-                     voice: Voice) -> ThreadedVosk | NoRecognition:
+                     voice: Voice) -> ThreadedAsr | NoRecognition:
     """The configured engine on its worker thread, warmed up with ``voice`` saying a few
     phrases. In the virtual room without a Vosk model, pocketsphinx with its bundled
     en-us model stands in (said once in the log); real devices need the model."""
@@ -170,7 +170,7 @@ def make_recognition(config: Config, environ: Mapping[str, str],
     worker = AsrWorker.from_settings(asr, config.events.state_dir)
     if asr.warm_up:
         worker.warm_up(warm_up_pcm(voice))
-    return ThreadedVosk(worker.start())
+    return ThreadedAsr(worker.start())
 
 
 def _press_mock_button(button: ApplianceButton | None) -> None:

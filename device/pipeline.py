@@ -12,7 +12,8 @@ Engines plug in behind small seams so the daemon can use worker threads while th
 benchmark runs everything on the loop's thread in virtual time:
 
 - :class:`Recognition`: ``begin`` / ``feed`` / ``end`` the audio of an utterance,
-  ``poll(now_s)`` its results (Vosk on a worker, Vosk inline, or the oracle);
+  ``poll(now_s)`` its results (the ASR worker thread on the device; the benchmark's
+  virtual-clock worker or oracle);
 - :class:`SpeechEngine`: ``say`` sentences of an utterance, ``cancel``, ``poll`` the
   chunks ready (Piper on a worker, or inline with a cache);
 - :class:`AgentRunner`: run an agent's reply stream and hand back its sentences.
@@ -34,8 +35,6 @@ import numpy as np
 from bargein.agent.base import Agent, ReplyStream
 from bargein.agent.conversation import Conversation, Interruption
 from bargein.agent.sentences import SentenceSplitter
-from bargein.asr.oracle import OracleRecognizer
-from bargein.asr.recognizer import StreamingRecognizer
 from bargein.asr.results import Final, Partial
 from bargein.audio.frames import AudioFrame
 from bargein.audio.echo_vad import is_own_echo
@@ -105,8 +104,8 @@ class Recognition(Protocol):
 class NoRecognition:
     """Recognition that takes no audio and reports nothing (VAD only).
 
-    The daemon uses it when no Vosk model is installed in the virtual room; the
-    oracle below builds on it, since it too ignores the audio.
+    The daemon uses it when the virtual room has no recognizer; the benchmark's
+    oracle builds on it, since it too ignores the audio.
     """
 
     def begin(self, frames: list[AudioFrame]) -> None:
@@ -123,40 +122,6 @@ class NoRecognition:
 
     def stop(self, timeout_s: float) -> None:
         """No worker to stop."""
-
-
-class OracleRecognition(NoRecognition):
-    """The benchmark's oracle: ignores audio, releases the scenario's words on time."""
-
-    def __init__(self, oracle: OracleRecognizer) -> None:
-        self.oracle = oracle
-
-    def poll(self, now_s: float) -> list[Partial | Final]:
-        return self.oracle.poll(now_s)
-
-
-class InlineVosk:
-    """Vosk decoding on the loop's thread: deterministic, for the virtual room."""
-
-    def __init__(self, recognizer: StreamingRecognizer) -> None:
-        self.recognizer = recognizer
-        self._out: list[Partial | Final] = []
-
-    def begin(self, frames: list[AudioFrame]) -> None:
-        if frames:
-            self.recognizer.reset(frames[0].t_seconds)
-        for frame in frames:
-            self.feed(frame)
-
-    def feed(self, frame: AudioFrame) -> None:
-        self._out.extend(self.recognizer.accept(frame))
-
-    def end(self, t_seconds: float) -> None:
-        self._out.extend(self.recognizer.finish())
-
-    def poll(self, now_s: float) -> list[Partial | Final]:
-        out, self._out = self._out, []
-        return out
 
 
 # --------------------------------------------------------------------------- speech

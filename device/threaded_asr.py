@@ -1,10 +1,12 @@
-"""Vosk on the ASR worker thread, behind the pipeline's ``Recognition`` seam.
+"""The recognizer (Vosk or pocketsphinx) on the ASR worker thread, behind the pipeline's
+``Recognition`` seam.
 
-The daemon's loop must never wait for decoding: :class:`ThreadedVosk` hands the
+The daemon's loop must never wait for decoding: :class:`ThreadedAsr` hands the
 utterance's frames to an :class:`~bargein.asr.worker.AsrWorker` (which drops and
 counts frames rather than block when it falls behind) and collects its partials and
-finals at each ``poll``. The benchmark's :class:`~bargein.device.pipeline.InlineVosk`
-is the same contract on the loop's thread.
+finals at each ``poll``. The benchmark's
+:class:`~bargein.device.virtual_asr.VirtualAsrWorker` is the same contract on the
+virtual clock.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ CONTROL_TIMEOUT_S = 0.0
 """How long the loop waits to queue an utterance's start or end: not at all."""
 
 
-class ThreadedVosk:
+class ThreadedAsr:
     """``begin`` / ``feed`` / ``end`` an utterance's audio; ``poll`` the results so far."""
 
     def __init__(self, worker: AsrWorker) -> None:

@@ -31,7 +31,7 @@ from bargein.device.event_log import EVENT_LOG_NAME, EventLog, InterruptionRecor
 from bargein.device.heartbeat import Heartbeats
 from bargein.device.logging_setup import configure_logging, under_systemd
 from bargein.device.systemd_notify import SystemdNotifier, watchdog_interval_s
-from bargein.device.threaded_asr import ThreadedVosk
+from bargein.device.threaded_asr import ThreadedAsr
 
 BARGEIN = Path(sys.executable).with_name("bargein")
 START_TIMEOUT_S = 120.0  # loading the Korean Vosk model and the Piper voice on a busy machine
@@ -296,7 +296,7 @@ def test_a_full_asr_queue_never_blocks_or_fails_the_loop() -> None:
     """On a loaded machine the ASR worker falls behind until its queue is full; the
     loop must go on (no final for that utterance) instead of dying on queue.Full."""
     worker = AsrWorker([], queue_frames=10)  # not started: nothing drains the queue
-    asr = ThreadedVosk(worker)
+    asr = ThreadedAsr(worker)
     frames = [AudioFrame(pcm=np.zeros(480, dtype=np.int16), t_seconds=0.03 * i) for i in range(12)]
     for frame in frames:
         asr.feed(frame)

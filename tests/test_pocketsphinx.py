@@ -337,7 +337,7 @@ def test_virtual_room_without_a_vosk_model_recognises_with_pocketsphinx(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     from bargein.device.daemon import make_recognition
-    from bargein.device.threaded_asr import ThreadedVosk
+    from bargein.device.threaded_asr import ThreadedAsr
     from bargein.tts.voice import load_voice
 
     config = config_from_dict({"audio": {"backend": "virtual"},
@@ -346,7 +346,7 @@ def test_virtual_room_without_a_vosk_model_recognises_with_pocketsphinx(
     with caplog.at_level(logging.WARNING, logger="bargein.device.daemon"):
         recognition = make_recognition(config, {}, load_voice(None))
     try:
-        assert isinstance(recognition, ThreadedVosk)
+        assert isinstance(recognition, ThreadedAsr)
         assert recognition.worker.engine_name == "pocketsphinx:en-us"
         assert any("recognising with pocketsphinx" in r.getMessage() for r in caplog.records)
         pcm = speech("i think we should stop now", US_M3)
