@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bargein.device.scenario import Scenario
-from bargein.device.sim_log import SimEvent
+from bargein.device.errors import ConfigError
+from bargein.device.sim_log import SimEvent, read_events
 from bargein.device.sim_recognition import AsrChoice
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class RunOutcome:
     strategy: str
     events: list[SimEvent]
     asr: str
-    cpu_s: float
+    cpu_s: float | None
 
 
 @dataclass(frozen=True)
@@ -80,3 +81,18 @@ def run_suite(scenarios: Sequence[Scenario], strategies: Sequence[str], *, asr: 
     context = multiprocessing.get_context("spawn")
     with context.Pool(min(jobs, len(work))) as pool:
         yield from pool.imap(_run, work)
+
+
+def kept_outcomes(events_dir: Path, scenarios: Sequence[Scenario],
+                  strategies: Sequence[str]) -> Iterator[RunOutcome]:
+    """The runs an earlier ``run_suite(events_dir=...)`` kept, read back to be scored again
+    (the CPU they cost is not in the logs)."""
+    for scenario in scenarios:
+        for strategy in strategies:
+            path = events_dir / strategy / f"{scenario.name}.jsonl"
+            if not path.is_file():
+                raise ConfigError(f"{path}: no kept log for this scenario and strategy; run "
+                                  f"bargein bench --events-dir {events_dir} first")
+            events = read_events(path)
+            runs = [e for e in events if e.kind == "run"]
+            yield RunOutcome(scenario, strategy, events, runs[0]["asr"] if runs else "-", None)

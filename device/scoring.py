@@ -38,10 +38,11 @@ What a listener hears:
   its onset to ``SELF_DUCK_AFTER_S`` after its end) in a room without a television:
   the appliance lowered its voice for its own echo or for nothing. Target 0.
   ``tv_ducks``: the same in a room with a television (the set, or the echo).
-- ``reply_latency_ms``: for each reply (an utterance other than the scenario's
-  first answer), the end of the person's speech it answers (the last clip with words
-  that began before the reply's first sample) to that first sample; negative when
-  the reply began while the person was still talking.
+- ``reply_latency_ms``: for each clip with words that got an answer, the end of the
+  clip to the first sample of the first reply (an utterance other than the
+  scenario's first answer) that began after the clip did, when no later clip came
+  between them; negative when the reply began while the person was still talking.
+  A reply that answers no one (the television's words) gives no figure.
 """
 
 from __future__ import annotations
@@ -330,16 +331,22 @@ def _lonely_ducks(events: Sequence[SimEvent], notes: list[str]) -> tuple[int, in
 
 
 def _reply_latencies_ms(events: Sequence[SimEvent]) -> tuple[float, ...]:
+    """One figure per spoken clip that got an answer: its end to the first sample of the
+    first reply that began after the clip did (later replies are not answers to it)."""
     spoken = [c for c in causes_of(events) if c.source == "user" and not c.is_noise]
-    replies = of_kind(events, "reply_played")
+    replies = sorted(of_kind(events, "reply_played"), key=lambda e: e.t_s)
     first_uid = min((e["utterance_id"] for e in replies), default=None)
-    latencies = []
-    for reply in replies:
-        if reply["utterance_id"] == first_uid:
+    replies = [e for e in replies if e["utterance_id"] != first_uid]
+    latencies, used = [], set()
+    for clip in spoken:
+        reply = next((e for e in replies if e.t_s > clip.onset_s), None)
+        if reply is None or reply["utterance_id"] in used:
             continue
-        asked = [c for c in spoken if c.onset_s < reply.t_s]
-        if asked:
-            latencies.append(round((reply.t_s - asked[-1].end_s) * 1000.0, 1))
+        later = [c for c in spoken if clip.onset_s < c.onset_s < reply.t_s]
+        if later:
+            continue  # the reply answers the later clip
+        used.add(reply["utterance_id"])
+        latencies.append(round((reply.t_s - clip.end_s) * 1000.0, 1))
     return tuple(latencies)
 
 

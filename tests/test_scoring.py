@@ -356,8 +356,10 @@ def test_reply_latency_runs_from_the_end_of_the_words_it_answers_to_the_first_sa
     log.write("reply_played", 1.95, utterance_id=2, words=4, level_db=-20.0, gain_db=0.0)
     log.write("truth_user", 3.0, clip=1, text="and then what", onset_s=3.0, end_s=3.8)
     log.write("reply_played", 3.5, utterance_id=3, words=4, level_db=-20.0, gain_db=0.0)
+    log.write("reply_played", 9.0, utterance_id=4, words=4, level_db=-20.0, gain_db=0.0)
     score = score_scenario(scenario("s", "cut", "cancellation"), log.events)
-    # the first answer is not a reply; the third began while the person still talked
+    # the first answer is not a reply; the third began while the person still talked;
+    # the fourth answers nobody (a television, say): no figure
     assert score.reply_latency_ms == pytest.approx((650.0, -300.0))
     summary = summarise([score])
     assert summary["reply_latency_ms_p50"] == pytest.approx(175.0)

@@ -64,9 +64,20 @@ def test_simulate_command_writes_every_output(tmp_path, capsys):
 
 def test_bench_command_runs_all_strategies(tmp_path, capsys):
     out = tmp_path / "bench.json"
+    kept = tmp_path / "events"
     assert main(["bench", str(SUITE), "--only", "cancel-stop-it", "--json", str(out),
-                 "--asr", "oracle"]) == 0
+                 "--asr", "oracle", "--events-dir", str(kept)]) == 0
     document = json.loads(out.read_text())
+    assert document["recognition"].startswith("oracle")
+    # the kept logs score the same again, without running
+    again = tmp_path / "again.json"
+    assert main(["bench", str(SUITE), "--only", "cancel-stop-it", "--json", str(again),
+                 "--from-events", str(kept)]) == 0
+    rescored = json.loads(again.read_text())
+    for name, strategy in document["strategies"].items():
+        rows = [{k: v for k, v in row.items() if k != "cpu_s"} for row in strategy["scenarios"]]
+        assert rows == [{k: v for k, v in row.items() if k != "cpu_s"}
+                        for row in rescored["strategies"][name]["scenarios"]]
     assert set(document["strategies"]) == {"bargein", "seed", "livekit-defaults", "naive-vad"}
     ours = document["strategies"]["bargein"]["summary"]
     assert ours["recall"] == 1.0

@@ -11,7 +11,7 @@ from bargein.device.bench_report import bench_document, format_report, write_doc
 from bargein.device.scenario import load_suite
 from bargein.device.scoring import score_scenario
 from bargein.device.sim_recognition import add_asr_arguments, asr_choice
-from bargein.device.bench_runner import run_suite
+from bargein.device.bench_runner import kept_outcomes, run_suite
 from bargein.device.simulate import STRATEGIES
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"{os.cpu_count()} cores)")
     p.add_argument("--events-dir", type=Path,
                    help="also write every run's events.jsonl to DIR/<strategy>/<scenario>.jsonl")
+    p.add_argument("--from-events", type=Path, metavar="DIR",
+                   help="score the logs an earlier --events-dir run kept, without running")
     add_asr_arguments(p)
     p.set_defaults(func=run)
 
@@ -40,9 +42,13 @@ def run(args: argparse.Namespace) -> int:
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     scores: dict[str, list] = {name: [] for name in strategies}
     recognition = "-"
-    for result in run_suite(scenarios, strategies, asr=asr_choice(args),
-                            asr_latency_ms=args.asr_latency_ms, jobs=max(1, args.jobs),
-                            events_dir=args.events_dir):
+    if args.from_events is not None:
+        outcomes = kept_outcomes(args.from_events, scenarios, strategies)
+    else:
+        outcomes = run_suite(scenarios, strategies, asr=asr_choice(args),
+                             asr_latency_ms=args.asr_latency_ms, jobs=max(1, args.jobs),
+                             events_dir=args.events_dir)
+    for result in outcomes:
         score = score_scenario(result.scenario, result.events, cpu_s=result.cpu_s)
         scores[result.strategy].append(score)
         recognition = result.asr
