@@ -34,9 +34,11 @@ What a listener hears:
   for) of each reply that started after the first stop, minus the median gain of the
   replies before it; the one furthest from 0 dB. A reply after a cut should sound
   like the replies before (target +-1 dB).
-- ``self_ducks``: ducks with no person making a sound (no ``truth_user`` clip from
-  its onset to ``SELF_DUCK_AFTER_S`` after its end) in a room without a television:
-  the appliance lowered its voice for its own echo or for nothing. Target 0.
+- ``self_ducks``: ducks no person's sound explains (no ``truth_user`` clip from its
+  onset to ``ATTRIBUTION_WINDOW_S`` after its end, the window a stop is attributed
+  in: a slow recognizer's late cut still has its person) in a room without a
+  television: the appliance lowered its voice for its own echo or for nothing.
+  Target 0.
   ``tv_ducks``: the same in a room with a television (the set, or the echo).
 - ``reply_latency_ms``: for each clip with words that got an answer, the end of the
   clip to the first sample of the first reply (an utterance other than the
@@ -59,8 +61,7 @@ from bargein.device.sim_log import SimEvent, of_kind
 
 log = logging.getLogger(__name__)
 
-ATTRIBUTION_WINDOW_S = 3.0  # a stop this long after a clip ended is not caused by it
-SELF_DUCK_AFTER_S = 1.0  # a duck this long after a clip ended has no person behind it
+ATTRIBUTION_WINDOW_S = 3.0  # a stop (or duck) this long after a clip ended is not caused by it
 MERGE_S = 1.0  # stops with one cause closer than this are one interruption
 _EPS_S = 1e-6
 _CONTINUE_TYPES = ("backchannel", "noise")
@@ -321,7 +322,7 @@ def _lonely_ducks(events: Sequence[SimEvent], notes: list[str]) -> tuple[int, in
     """(self ducks, television ducks): ducks with no person making a sound."""
     clips = [(float(e["onset_s"]), float(e["end_s"])) for e in of_kind(events, "truth_user")]
     lonely = [e.t_s for e in of_kind(events, "duck")
-              if not any(on - _EPS_S <= e.t_s <= end + SELF_DUCK_AFTER_S for on, end in clips)]
+              if not any(on - _EPS_S <= e.t_s <= end + ATTRIBUTION_WINDOW_S for on, end in clips)]
     if not lonely:
         return 0, 0
     tv = any(e.get("tv_db") is not None for e in of_kind(events, "run"))

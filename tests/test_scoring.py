@@ -339,11 +339,11 @@ def test_a_duck_with_nobody_making_a_sound_is_a_self_duck():
     log = cut_log(["Our", "refund", "policy", "covers"])  # its duck at 1.12 s has 'stop' behind it
     assert score_scenario(scenario("s", "cut", "cancellation"), log.events).self_ducks == 0
     log.write("duck", 0.42, gain_db=-18.0)  # the first word, nobody talking
-    log.write("duck", 2.2, gain_db=-18.0)  # 0.9 s after 'stop' ended: still the person
-    log.write("duck", 4.0, gain_db=-18.0)
+    log.write("duck", 4.2, gain_db=-18.0)  # 2.9 s after 'stop' ended: a slow decision on it
+    log.write("duck", 4.4, gain_db=-18.0)
     score = score_scenario(scenario("s", "cut", "cancellation"), log.events)
     assert score.self_ducks == 2
-    assert any("0.42 s" in note and "4.00 s" in note for note in score.notes)
+    assert any("0.42 s" in note and "4.40 s" in note for note in score.notes)
     assert summarise([score, score])["self_ducks"] == 4
     log.write("run", 0.0, scenario="t", strategy="bargein", tv_db=-40.0)
     with_tv = score_scenario(scenario("s", "cut", "cancellation"), log.events)
