@@ -1,7 +1,7 @@
 """The ASR worker thread: decoding off the capture thread, behind a bounded queue.
 
-Vosk decodes at roughly real time on a Pi (pocketsphinx faster, but not free); run on the reading thread it would
-make the capture side overflow. The capture thread only calls :meth:`AsrWorker.submit`,
+Vosk decodes at roughly real time on a Pi (pocketsphinx faster, but not free); run
+on the reading thread it would make the capture side overflow. The capture thread only calls :meth:`AsrWorker.submit`,
 which never blocks: when the queue is full the frame is dropped and counted, and
 the burst is logged once, with its size, when frames get through again.
 

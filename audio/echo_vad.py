@@ -339,9 +339,11 @@ class EchoAwareVad:
 
     def _overdriven(self, frame: AudioFrame) -> bool:
         """The speaker, playing loud now, drives the mic into clipping (see _CLIPPED_SAMPLES)."""
+        if not self._speaker_active():
+            return False
         raw = self._cached[1] if self._cached is not None else frame
         clipped = int(np.count_nonzero(np.abs(raw.pcm.astype(np.int32)) >= _CLIP_LEVEL))
-        return clipped >= _CLIPPED_SAMPLES and self._speaker_active()
+        return clipped >= _CLIPPED_SAMPLES
 
     def _double_talk(self, expected_power: float) -> bool:
         """The reference explains the mic poorly while the mic is well above noise.

@@ -26,7 +26,6 @@ No audio is stored; transcripts reach the logs only with ``[events] log_transcri
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import logging
 import os
 import signal
@@ -61,7 +60,7 @@ from bargein.device.event_log import EventLog, InterruptionRecord
 from bargein.device.heartbeat import LOOP, Heartbeats
 from bargein.device.interruption_rate import InterruptionRate
 from bargein.device.malloc_tuning import fix_mmap_threshold
-from bargein.device.pipeline import (AgentRunner, NoRecognition, NullObserver, Pipeline,
+from bargein.device.pipeline import (AgentRunner, NullObserver, Pipeline,
                                      ThreadedSpeech)
 from bargein.device.systemd_notify import SystemdNotifier
 from bargein.device.threaded_asr import ThreadedAsr
@@ -146,7 +145,7 @@ def make_agent(config: Config) -> Agent:
 
 
 def make_recognition(config: Config, environ: Mapping[str, str],
-                     voice: Voice) -> ThreadedAsr | NoRecognition:
+                     voice: Voice) -> ThreadedAsr:
     """The configured engine on its worker thread, warmed up with ``voice`` saying a few
     phrases. In the virtual room without a Vosk model, pocketsphinx with its bundled
     en-us model stands in (said once in the log); real devices need the model."""
@@ -157,10 +156,6 @@ def make_recognition(config: Config, environ: Mapping[str, str],
         if missing_parts(model_dir):
             if config.audio.backend != "virtual" or explicit:
                 check_model_dir(model_dir)  # raises ModelMissingError: one line with the fetch command
-            if importlib.util.find_spec("pocketsphinx") is None:
-                log.warning("virtual room: no Vosk model at %s and no pocketsphinx; running "
-                            "VAD-only (no transcripts)", model_dir)
-                return NoRecognition()
             log.warning(
                 "virtual room: no English Vosk model at %s; recognising with pocketsphinx and "
                 "its bundled en-us model instead (English words, no download needed; less "

@@ -104,8 +104,7 @@ class Recognition(Protocol):
 class NoRecognition:
     """Recognition that takes no audio and reports nothing (VAD only).
 
-    The daemon uses it when the virtual room has no recognizer; the benchmark's
-    oracle builds on it, since it too ignores the audio.
+    The benchmark's oracle builds on it, since it too ignores the audio.
     """
 
     def begin(self, frames: list[AudioFrame]) -> None:

@@ -31,26 +31,13 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
-
+from bargein.asr.engine import Recognizer
 from bargein.asr.results import Final, Partial
 from bargein.audio.frames import AudioFrame
 
 log = logging.getLogger(__name__)
 
 DECODE_COST_MODES = ("profile", "measured")
-
-
-class DecodingRecognizer(Protocol):
-    """What the worker needs of a recognizer (Vosk's or pocketsphinx's engine)."""
-
-    source: str
-
-    def accept(self, frame: AudioFrame) -> list[Partial | Final]: ...
-
-    def finish(self) -> list[Partial | Final]: ...
-
-    def reset(self, t_seconds: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -120,7 +107,7 @@ class VirtualAsrWorker:
     time the worker would have needed.
     """
 
-    def __init__(self, recognizers: Sequence[DecodingRecognizer], cost: DecodeCost, *,
+    def __init__(self, recognizers: Sequence[Recognizer], cost: DecodeCost, *,
                  queue_frames: int = 200) -> None:
         self.recognizers = sorted(recognizers, key=lambda r: r.source != "spotter")
         self.cost = cost
@@ -143,7 +130,12 @@ class VirtualAsrWorker:
             return
         now = frames[-1].end_s
         t0 = frames[0].t_seconds
-        if not self._run(now, 0.0, lambda rec: (rec.reset(t0), [])[1]):
+
+        def reset(rec: Recognizer) -> list[Partial | Final]:
+            rec.reset(t0)
+            return []
+
+        if not self._run(now, 0.0, reset):
             self.skipped_controls += 1
         for frame in frames:
             self._submit_frame(frame, now)
@@ -171,7 +163,7 @@ class VirtualAsrWorker:
             self.dropped_frames += 1
 
     def _run(self, now_s: float, audio_s: float,
-             call: Callable[[DecodingRecognizer], list[Partial | Final]]) -> bool:
+             call: Callable[[Recognizer], list[Partial | Final]]) -> bool:
         """Queue one item at ``now_s`` and decode it when the worker gets to it; False if
         the queue was full (the item is dropped, as the device's worker drops it)."""
         while self._waiting and self._waiting[0] <= now_s:

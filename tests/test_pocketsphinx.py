@@ -283,7 +283,7 @@ def _utterance(worker: AsrWorker, pcm: np.ndarray, t0_s: float) -> list[Partial 
         try:
             got.append(worker.events.get(timeout=remaining))
         except queue.Empty:
-            pass
+            raise AssertionError(f"no final within {WAIT_S} s: {got}") from None
     return got
 
 
