@@ -81,6 +81,14 @@ class PhraseBook:
     messages: dict[str, str]
     min_redirect_words_final: int
 
+    def phrase_texts(self) -> tuple[str, ...]:
+        """Every phrase of the book once, as words: backchannels, each cut category's
+        phrases and prefixes, and the resume phrases (what a phrase judge listens for)."""
+        groups = [self.backchannels, tuple(self.resume)]
+        for kind in _CUT_CATEGORIES:
+            groups += [tuple(self.phrases[kind]), self.prefixes[kind]]
+        return tuple(dict.fromkeys(" ".join(p) for group in groups for p in sorted(group)))
+
     @classmethod
     def load(cls, language: str) -> PhraseBook:
         """Read ``phrases_<language>.toml`` from the ``bargein.agent`` package."""

@@ -31,8 +31,9 @@ class BargeinSettings:
         5.0, "Fade applied when the voice is cut", unit="ms", min=0.0, max=50.0
     )
     preroll_ms: int = setting(
-        500, "Audio kept before a speech onset so the interruption is recognised whole",
-        unit="ms", min=300, max=3000,
+        200, "Audio before the VAD onset handed to the recognizer (a soft first sound; "
+        "more hands it the echo residue before the person spoke)",
+        unit="ms", min=60, max=3000,
     )
     pause_margin_ms: float = setting(
         60.0, "While ducked and undecided, pause this long before the sentence ends",

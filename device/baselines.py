@@ -15,6 +15,9 @@ they react to speech while the appliance talks:
   documented defaults: pause after 0.5 s of speech, stop when words arrive,
   resume when 2.0 s pass with no words.
 - ``naive-vad``: any 200 ms of speech during playback cuts.
+- ``seed+aec``: the seed's rules behind our echo control (the canceller and the
+  echo-aware VAD ``bargein`` has), so the benchmark separates what the classifier
+  and the state machine add from what echo control adds.
 
 None of them classifies what the user meant beyond its own rules; an
 interruption they cannot name is recorded as a redirect (a new user turn).
@@ -219,8 +222,15 @@ class NaiveVadStrategy(_PlainFlow):
             self.cut(InterruptionType.REDIRECT, t_seconds, actions)
 
 
+class SeedAecStrategy(SeedStrategy):
+    """The seed's rules, heard through our echo control (see ``echo_handling``)."""
+
+    name = "seed+aec"
+
+
 BASELINES = {
     SeedStrategy.name: SeedStrategy,
+    SeedAecStrategy.name: SeedAecStrategy,
     LiveKitDefaultsStrategy.name: LiveKitDefaultsStrategy,
     NaiveVadStrategy.name: NaiveVadStrategy,
 }

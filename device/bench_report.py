@@ -27,7 +27,7 @@ from bargein.device.scoring import ScenarioScore, summarise
 log = logging.getLogger(__name__)
 
 OURS = "bargein"
-STRATEGIES = ("bargein", "seed", "livekit-defaults", "naive-vad")
+STRATEGIES = ("bargein", "seed+aec", "seed", "livekit-defaults", "naive-vad")
 
 # metric -> (comparison, target) for `bargein`: issue 5, then issue 6 (echo).
 TARGETS: dict[str, tuple[str, float]] = {

@@ -28,6 +28,7 @@ from enum import Enum
 
 from bargein.agent.classifier import Decision, InterruptionClassifier
 from bargein.agent.interruption import CUT_TYPES, InterruptionType
+from bargein.asr.results import Word
 from bargein.device.appliance_settings import BargeinSettings
 from bargein.device.event_log import InterruptionRecord
 from bargein.device.heard import Heard, what_was_heard
@@ -65,18 +66,30 @@ class SpeechEnded:
 
 @dataclass(frozen=True)
 class PartialTranscript:
-    """The growing hypothesis; ``words_end_s`` is where its last word ends, if known."""
+    """The growing hypothesis; ``words_end_s`` is where its last word ends, if known.
+
+    ``words`` carry capture-clock times and a confidence when the recognizer gives them;
+    ``source`` is ``"asr"`` (the open-vocabulary decode) or ``"spotter"`` (the command
+    spotter, whose partials name one spotted phrase).
+    """
 
     text: str
     t_seconds: float
     words_end_s: float | None = None
+    words: tuple[Word, ...] = ()
+    source: str = "asr"
 
 
 @dataclass(frozen=True)
 class FinalTranscript:
+    """The settled transcript; ``source`` as for :class:`PartialTranscript`, or
+    ``"phrases"`` for the phrase judge's verdict on a short utterance."""
+
     text: str
     t_seconds: float
     words_end_s: float | None = None
+    words: tuple[Word, ...] = ()
+    source: str = "asr"
 
 
 @dataclass(frozen=True)
@@ -323,6 +336,8 @@ class _Barge:
     sentence_end_s: float | None = None
     had_words: bool = False
     words_end_s: float | None = None
+    judged: FinalTranscript | None = None
+    """The phrase judge's verdict on this stretch, if one came."""
 
 
 class BargeinMachine:
@@ -589,6 +604,10 @@ class BargeinMachine:
         if self.muted:
             return
         barge = self._barge
+        if ev.source != "asr":
+            if barge is not None:
+                barge.judged = ev
+            return
         text = ev.text.strip()
         if barge is not None:
             barge.text = text

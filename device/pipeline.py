@@ -59,6 +59,12 @@ stumbling on; the gap also makes the cut audible as a cut.
 """
 
 
+ONSET_LAG_S = 1.0
+"""How far behind the frame being read the VAD may date an onset: the pre-roll buffer
+holds this much more than ``preroll_ms``, so the recognizer gets audio from
+``onset - preroll`` however late the onset was declared."""
+
+
 class Strategy(Protocol):
     """Anything that turns machine events into actions: ours, or a baseline."""
 
@@ -345,7 +351,7 @@ class Pipeline:
         agents: AgentRunner,
         *,
         observer: Observer | None = None,
-        preroll_ms: int = 500,
+        preroll_ms: int = 200,
         on_interruption: Callable[[InterruptionRecord], None] | None = None,
         echo_filter: Callable[[AudioFrame], AudioFrame] | None = None,
     ) -> None:
@@ -401,7 +407,7 @@ class Pipeline:
         if self.echo_filter is not None:
             frame = self.echo_filter(frame)
         self._preroll.append(frame)
-        while self._preroll and self._preroll[0].end_s < now - self._preroll_s:
+        while self._preroll and self._preroll[0].end_s < now - self._preroll_s - ONSET_LAG_S:
             self._preroll.popleft()
         if not self.muted:
             self._run_vad(frame, now)
@@ -412,9 +418,11 @@ class Pipeline:
                 continue
             words_end_s = result.words[-1].end_s if result.words else None
             if isinstance(result, Partial):
-                self.handle(m.PartialTranscript(result.text, now, words_end_s))
+                self.handle(m.PartialTranscript(result.text, now, words_end_s, result.words,
+                                                result.source))
             else:
-                self.handle(m.FinalTranscript(result.text, now, words_end_s))
+                self.handle(m.FinalTranscript(result.text, now, words_end_s, result.words,
+                                              getattr(result, "source", "asr")))
         self._drain_speech(now)
         self._report_position(now)
         for sentence in self.agents.poll(now):

@@ -21,8 +21,9 @@ Ground truth (what really happened in the room, known to the runner only):
 What the pipeline perceived and decided:
   speech_started *onset_s: the VAD declared speech beginning at onset_s; decided at t_s.
   speech_ended   end_s: the VAD declared the speech over.
-  partial        *text: a growing hypothesis arrived at t_s.
-  final          *text: the settled transcript arrived at t_s.
+  partial        *text: a growing hypothesis arrived at t_s. source ("asr" or "spotter"),
+                 words ([text, start_s, end_s, conf] each, capture clock).
+  final          *text: the settled transcript arrived at t_s. words (as for partial).
   decision       *type (an InterruptionType value): the machine classified the current
                  utterance (provisional until its record is written). reason.
   state          *state: the machine entered this state (idle, listening, thinking,

@@ -27,6 +27,7 @@ from bargein.agent.classifier import InterruptionClassifier
 from bargein.agent.conversation import Conversation
 from bargein.agent.local import LocalAgent
 from bargein.asr.oracle import OracleRecognizer, OracleUtterance
+from bargein.asr.results import Word
 from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 from bargein.audio.echo_canceller import SpeexCanceller
 from bargein.audio.espeak import espeak_pcm
@@ -48,7 +49,7 @@ from bargein.tts.voice import Voice, load_voice
 
 log = logging.getLogger(__name__)
 
-STRATEGIES = ("bargein", "seed", "livekit-defaults", "naive-vad")
+STRATEGIES = ("bargein", "seed+aec", "seed", "livekit-defaults", "naive-vad")
 OPENING_QUESTION = "tell me about it"
 SILENT_LEVEL = 8  # int16: at or below this the speaker counts as silent (about -72 dBFS)
 TAIL_S = 1.5  # keep running this long after everything is over
@@ -125,9 +126,11 @@ class SimObserver:
 
     def event(self, event: m.Event) -> None:
         if isinstance(event, m.PartialTranscript):
-            self.writer.write("partial", event.t_seconds, text=event.text)
+            self.writer.write("partial", event.t_seconds, text=event.text, source=event.source,
+                              words=_word_fields(event.words))
         elif isinstance(event, m.FinalTranscript) and event.t_seconds > 0:
-            self.writer.write("final", event.t_seconds, text=event.text)
+            self.writer.write("final", event.t_seconds, text=event.text,
+                              words=_word_fields(event.words))
 
     def action(self, action: m.Action, t: float) -> None:
         w = self.writer
@@ -155,6 +158,11 @@ class SimObserver:
             w.write("state", t, state=action.state)
 
 
+def _word_fields(words: tuple[Word, ...]) -> list[list]:
+    """``[text, start_s, end_s, conf]`` per word, rounded for the log."""
+    return [[w.text, round(w.start_s, 3), round(w.end_s, 3), round(w.conf, 3)] for w in words]
+
+
 def _record_fields(record: InterruptionRecord) -> dict:
     data = record.to_dict()
     data["handled"] = {"button": "cut", "merged": "cut"}.get(record.handling, record.handling)
@@ -170,16 +178,16 @@ def _record_fields(record: InterruptionRecord) -> dict:
 def echo_handling(strategy_name: str, room: VirtualRoom):  # noqa: ANN201 - (vad, filter)
     """What each strategy does about the speaker's own echo.
 
-    ``bargein``: the echo reference from the ring's tap, the canceller and the
-    echo-aware VAD. ``livekit-defaults``: an echo canceller in front of a plain VAD
-    (what a WebRTC client gives it). ``seed`` and ``naive-vad``: none.
+    ``bargein`` and ``seed+aec``: the echo reference from the ring's tap, the canceller
+    and the echo-aware VAD. ``livekit-defaults``: an echo canceller in front of a plain
+    VAD (what a WebRTC client gives it). ``seed`` and ``naive-vad``: none.
     """
-    if strategy_name not in ("bargein", "livekit-defaults"):
+    if strategy_name not in ("bargein", "seed+aec", "livekit-defaults"):
         return VoiceDetector(VadSettings()), None
     reference = EchoReference(room.ring.rate_hz, room.ring.period_frames,
                               nominal_delay_s=room.settings.output_latency_ms / 1000.0)
     room.ring.set_reference_tap(reference)
-    if strategy_name == "bargein":
+    if strategy_name in ("bargein", "seed+aec"):
         vad = EchoAwareVad(VadSettings(), EchoSettings(), reference)
         return vad, vad.filter
     canceller = SpeexCanceller()

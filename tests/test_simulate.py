@@ -78,7 +78,8 @@ def test_bench_command_runs_all_strategies(tmp_path, capsys):
         rows = [{k: v for k, v in row.items() if k != "cpu_s"} for row in strategy["scenarios"]]
         assert rows == [{k: v for k, v in row.items() if k != "cpu_s"}
                         for row in rescored["strategies"][name]["scenarios"]]
-    assert set(document["strategies"]) == {"bargein", "seed", "livekit-defaults", "naive-vad"}
+    assert set(document["strategies"]) == {
+        "bargein", "seed+aec", "seed", "livekit-defaults", "naive-vad"}
     ours = document["strategies"]["bargein"]["summary"]
     assert ours["recall"] == 1.0
     # the seed's exact-match cancel set does not contain "stop it": it cuts later, on duration

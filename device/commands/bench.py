@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="directory of scenario TOML files (default: tests/scenarios)")
     p.add_argument("--json", type=Path, help="write the scores as JSON")
     p.add_argument("--strategies", default=",".join(STRATEGIES),
-                   help="comma-separated strategies (default: all four)")
+                   help="comma-separated strategies (default: all five)")
     p.add_argument("--only", help="run only scenarios whose name contains this")
     p.add_argument("--jobs", type=int, default=1,
                    help=f"worker processes (results are the same; this machine has "
