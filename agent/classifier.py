@@ -288,7 +288,11 @@ class InterruptionClassifier:
 
     def classify_final(self, text: str) -> InterruptionType:
         """The settled type of a finished utterance."""
-        tokens = self.normalise(text)
+        return self.classify_tokens(self.normalise(text))
+
+    def classify_tokens(self, tokens: Sequence[str]) -> InterruptionType:
+        """The settled type of a finished utterance, from its canonical tokens."""
+        tokens = tuple(tokens)
         if not tokens:
             return InterruptionType.NOISE
         if self.is_backchannel(tokens):

@@ -43,6 +43,30 @@ class BargeinSettings:
         2000, "Longest wait for the final transcript after speech ends (then the partial is used)",
         unit="ms", min=200, max=10000,
     )
+    min_word_conf: float = setting(
+        0.3, "A final transcript's word counts as evidence only at this recognizer confidence "
+        "(pocketsphinx: lattice posterior; Vosk: its conf); below it the word is a guess",
+        min=0.0, max=1.0,
+    )
+    min_voiced_ms: int = setting(
+        90, "Voiced sound (a pitch, as vowels have) a stretch needs before its words can stop "
+        "the voice; coughs, claps and knocks have less, whatever words are found in them",
+        unit="ms", min=0, max=2000,
+    )
+    redirect_min_voiced_ms: int = setting(
+        450, "Voiced sound unclassified words need before they make a redirect",
+        unit="ms", min=0, max=5000,
+    )
+    min_speech_dbfs: float = setting(
+        -32.0, "Speech quieter than this at the mic (after echo cancellation) is background: "
+        "a television or people across the room; someone talking to the appliance is louder",
+        unit="dBFS", min=-90.0, max=0.0,
+    )
+    over_background_db: float = setting(
+        5.0, "Where a radio or television talks continuously, speech must be this much louder "
+        "than it to be someone talking to the appliance",
+        unit="dB", min=0.0, max=40.0,
+    )
     listen_timeout_s: float = setting(
         8.0, "After a button press, stop listening if nobody speaks within this",
         unit="s", min=1.0, max=60.0,

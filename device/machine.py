@@ -26,12 +26,14 @@ import logging
 from dataclasses import dataclass, field
 from enum import Enum
 
-from bargein.agent.classifier import Decision, InterruptionClassifier
+from bargein.agent.classifier import UNDECIDED, Decision, InterruptionClassifier
 from bargein.agent.interruption import CUT_TYPES, InterruptionType
 from bargein.asr.results import Word
+from bargein.audio.speech_evidence import SpanEvidence
 from bargein.device.appliance_settings import BargeinSettings
 from bargein.device.event_log import InterruptionRecord
 from bargein.device.heard import Heard, what_was_heard
+from bargein.device.hearing import Hearing
 from bargein.tts.speech import SpeechChunk, WordSpan
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,14 @@ class FinalTranscript:
     words_end_s: float | None = None
     words: tuple[Word, ...] = ()
     source: str = "asr"
+
+
+@dataclass(frozen=True)
+class SpeechAcoustics:
+    """What the sound of the current stretch of speech says so far (voicing, level)."""
+
+    sound: SpanEvidence
+    t_seconds: float
 
 
 @dataclass(frozen=True)
@@ -169,7 +179,8 @@ class Tick:
 
 
 Event = (
-    SpeechStarted | SpeechEnded | PartialTranscript | FinalTranscript | ButtonPressed
+    SpeechStarted | SpeechEnded | PartialTranscript | FinalTranscript | SpeechAcoustics
+    | ButtonPressed
     | ButtonHeld | PlaybackPosition | PlaybackFinished | AgentText | AgentFailed
     | SpeechChunkQueued | Tick
 )
@@ -335,9 +346,18 @@ class _Barge:
     pause_at_s: float | None = None
     sentence_end_s: float | None = None
     had_words: bool = False
-    words_end_s: float | None = None
-    judged: FinalTranscript | None = None
-    """The phrase judge's verdict on this stretch, if one came."""
+    hearing: Hearing = field(init=False)
+    """The evidence this stretch has given (words, other ears, sound)."""
+
+    def __post_init__(self) -> None:
+        self.hearing = Hearing(self.onset_s)
+
+
+SHORT_UTTERANCE_WORDS = 3
+"""An open-decode transcript this short that names no phrase is no better evidence than
+the phrase judge's verdict on the same sound."""
+OWN_WORDS_BEFORE_S = 2.5
+"""The appliance's words played this long before an onset are its echo's vocabulary."""
 
 
 class BargeinMachine:
@@ -394,8 +414,9 @@ class BargeinMachine:
         barge = self._barge
         assert barge is not None
         end = barge.ended_s if barge.ended_s is not None else t_seconds
-        if barge.words_end_s is not None:
-            end = max(end, min(barge.words_end_s, t_seconds))
+        words_end_s = barge.hearing.words_end_s
+        if words_end_s is not None:
+            end = max(end, min(words_end_s, t_seconds))
         return max(0.0, end - barge.onset_s) * 1000.0
 
     def _send(self, text: str, record: InterruptionRecord | None, actions: list[Action]) -> None:
@@ -452,6 +473,86 @@ class BargeinMachine:
         log.info("voice cut on %s after %.0f ms of speech", kind.value if kind else "?",
                  self._speech_ms(t_seconds))
 
+    def _addressed(self, hearing: Hearing) -> bool:
+        """The sound is a person talking to the appliance: voiced, close, above any
+        background speech. Without acoustic evidence (none reported) the words decide."""
+        sound, s = hearing.sound, self.settings
+        if sound is None:
+            return True
+        if sound.voiced_ms < s.min_voiced_ms or sound.level_dbfs is None:
+            return False
+        if sound.level_dbfs < s.min_speech_dbfs:
+            return False
+        background = sound.background_dbfs
+        return background is None or sound.level_dbfs >= background + s.over_background_db
+
+    def _voiced_enough_for_redirect(self, hearing: Hearing) -> bool:
+        sound = hearing.sound
+        return sound is None or sound.voiced_ms >= self.settings.redirect_min_voiced_ms
+
+    def _decide(self, t_seconds: float) -> Decision:
+        """The decision while the person still talks, on stable evidence only.
+
+        A cut type needs the open decode's stable words, or a spotted command the open
+        decode agrees with (one of its words appeared in any hypothesis of the stretch).
+        """
+        barge = self._barge
+        assert barge is not None
+        hearing = barge.hearing
+        if not self._addressed(hearing):
+            return UNDECIDED
+        decision = self.classifier.classify_partial(hearing.stable, self._speech_ms(t_seconds))
+        if decision.kind is InterruptionType.REDIRECT and \
+                not self._voiced_enough_for_redirect(hearing):
+            decision = UNDECIDED
+        if decision.kind in CUT_TYPES and decision.safe_to_cut:
+            return decision
+        for phrase in reversed(hearing.spotted):
+            kind = self.classifier.classify_tokens(phrase)
+            if kind in CUT_TYPES and hearing.agrees(phrase):
+                return Decision(kind, True)
+        return decision
+
+    def _final_kind(self, barge: _Barge) -> InterruptionType:
+        """The settled type of a finished stretch, from every ear and the sound.
+
+        Background or unvoiced sound is noise whatever words were found in it. Otherwise,
+        in order: the final's confident words; the words the partials held in place
+        where the final's posteriors were low; the phrase judge's verdict where the
+        open decode heard nothing confident, agrees, or heard only a few unclassified
+        words (it hears short phrases better); a command the spotter heard where the open
+        decode heard nothing confident. Unclassified words make a redirect only with
+        enough voiced sound behind them, confident or not: a person taking the floor.
+        """
+        hearing, c = barge.hearing, self.classifier
+        if not self._addressed(hearing):
+            return InterruptionType.NOISE
+        tokens = hearing.final if hearing.final is not None else hearing.hypothesis
+        kind = c.classify_tokens(tokens)
+        held = c.classify_tokens(hearing.stable_before_final)
+        if kind is InterruptionType.NOISE and held in CUT_TYPES - {InterruptionType.REDIRECT}:
+            kind = held
+        judged = hearing.judged
+        judged_kind = c.classify_tokens(judged.tokens) if judged and judged.tokens else None
+        if judged_kind is not None and judged_kind is not InterruptionType.NOISE:
+            if kind in (InterruptionType.NOISE, judged_kind):
+                return judged_kind
+            if kind is InterruptionType.REDIRECT and len(tokens) <= SHORT_UTTERANCE_WORDS:
+                return judged_kind
+            return kind
+        heard_all = c.classify_tokens(hearing.final_all)
+        if kind is InterruptionType.NOISE and heard_all is not InterruptionType.BACKCHANNEL \
+                and len(hearing.final_all) <= SHORT_UTTERANCE_WORDS:
+            for phrase in reversed(hearing.spotted):
+                spotted_kind = c.classify_tokens(phrase)
+                if spotted_kind in CUT_TYPES:
+                    return spotted_kind
+        if kind in (InterruptionType.NOISE, InterruptionType.REDIRECT):
+            taking_the_floor = self._voiced_enough_for_redirect(hearing) and \
+                heard_all is InterruptionType.REDIRECT
+            return InterruptionType.REDIRECT if taking_the_floor else InterruptionType.NOISE
+        return kind
+
     def _maybe_cut(self, t_seconds: float, actions: list[Action]) -> None:
         barge = self._barge
         if barge is None or self.state not in (State.SPEAKING_DUCKED, State.PAUSED):
@@ -486,7 +587,7 @@ class BargeinMachine:
         """The whole utterance is in: record its type and act on it."""
         barge = self._barge
         assert barge is not None
-        kind = self.classifier.classify_final(text)
+        kind = self._final_kind(barge)
         self._final_deadline_s = None
         if kind not in CUT_TYPES:
             # The partial cut on words the final took back: finish what was being said.
@@ -552,6 +653,7 @@ class BargeinMachine:
             utt = self._utterance
             if utt is not None:
                 barge.sentence_end_s = utt.sentence_end_after(utt.played_at(ev.t_seconds))
+                barge.hearing.own_words = self._own_words(utt, ev.onset_s, ev.t_seconds)
             actions.append(Duck(self.settings.duck_db))
             self.state = State.SPEAKING_DUCKED
         elif self.state in (State.IDLE, State.LISTENING):
@@ -564,29 +666,60 @@ class BargeinMachine:
         elif self._barge is not None:
             self._barge.ended_s = None
 
+    def _own_words(self, utt: _Utterance, onset_s: float, t_seconds: float) -> frozenset[str]:
+        """Tokens of the words the appliance played in the seconds before ``onset_s``."""
+        rate = utt.rate_hz or 1
+        played = utt.played_at(t_seconds)
+        since = played - (t_seconds - onset_s) - OWN_WORDS_BEFORE_S
+        return frozenset(
+            token for w in utt.words
+            if since <= w.end_sample / rate and w.start_sample / rate <= played
+            for token in self.classifier.normalise(w.text)
+        )
+
+    def _on_SpeechAcoustics(self, ev: SpeechAcoustics, actions: list[Action]) -> None:
+        barge = self._barge
+        if self.muted or barge is None or barge.ended_s is not None:
+            return
+        barge.hearing.sound = ev.sound
+        if self.state in (State.SPEAKING_DUCKED, State.PAUSED):
+            barge.decision = self._decide(ev.t_seconds)
+            self._maybe_cut(ev.t_seconds, actions)
+
     def _on_SpeechEnded(self, ev: SpeechEnded, actions: list[Action]) -> None:
         barge = self._barge
         if self.muted or barge is None:
             return
         barge.ended_s = ev.end_s
+        barge.hearing.end_s = ev.end_s
         self._final_deadline_s = ev.t_seconds + self.settings.final_timeout_ms / 1000.0
-        if self.state in (State.SPEAKING_DUCKED, State.PAUSED) and not barge.had_words:
-            # Nothing recognisable (cough, clap, door): the voice comes back now.
+        if self.state not in (State.SPEAKING_DUCKED, State.PAUSED):
+            return
+        hearing = barge.hearing
+        # Nothing recognisable (cough, clap, door, a distant television): the voice comes
+        # back now. Voiced speech with no words yet waits for the (late) final instead.
+        if not self._addressed(hearing) or (hearing.sound is None and not barge.had_words):
             self._let_it_go(InterruptionType.NOISE, ev.t_seconds, actions)
-            # A late final is still classified, in case the ASR lags the VAD.
-            self._barge = _Barge(onset_s=barge.onset_s, ended_s=ev.end_s)
+            # A late final is still heard, in case the ASR lags the VAD.
+            late = _Barge(onset_s=barge.onset_s, ended_s=ev.end_s)
+            late.hearing = hearing
+            self._barge = late
 
     def _on_PartialTranscript(self, ev: PartialTranscript, actions: list[Action]) -> None:
         barge = self._barge
         if self.muted or barge is None:
             return
-        tokens = self.classifier.normalise(ev.text)
-        barge.text = ev.text
+        normalise = self.classifier.normalise
+        if ev.source == "spotter":
+            barge.hearing.hear_spotted(ev.text, normalise)
+            tokens = normalise(ev.text)
+        else:
+            barge.hearing.hear_partial(ev.text, ev.words, normalise, ev.words_end_s)
+            tokens = barge.hearing.hypothesis
+            barge.text = " ".join(tokens)
         barge.had_words = barge.had_words or bool(tokens)
-        if tokens and ev.words_end_s is not None:
-            barge.words_end_s = max(barge.words_end_s or ev.words_end_s, ev.words_end_s)
         if self.state in (State.SPEAKING_DUCKED, State.PAUSED):
-            barge.decision = self.classifier.classify_partial(tokens, self._speech_ms(ev.t_seconds))
+            barge.decision = self._decide(ev.t_seconds)
             self._maybe_cut(ev.t_seconds, actions)
         elif (
             self.state is State.THINKING
@@ -604,20 +737,23 @@ class BargeinMachine:
         if self.muted:
             return
         barge = self._barge
+        normalise = self.classifier.normalise
         if ev.source != "asr":
-            if barge is not None:
-                barge.judged = ev
+            if barge is not None and ev.source == "phrases":
+                barge.hearing.hear_judged(ev.text, ev.words, normalise)
+            elif barge is not None:
+                barge.hearing.hear_spotted(ev.text, normalise)
             return
         text = ev.text.strip()
         if barge is not None:
+            tokens = barge.hearing.hear_final(text, ev.words, normalise,
+                                              self.settings.min_word_conf, ev.words_end_s)
+            barge.had_words = barge.had_words or bool(tokens)
             barge.text = text
-            barge.had_words = barge.had_words or bool(self.classifier.normalise(text))
-            if barge.had_words and ev.words_end_s is not None:
-                barge.words_end_s = max(barge.words_end_s or ev.words_end_s, ev.words_end_s)
         if self.state is State.INTERRUPTED and barge is not None:
             self._settle_after_cut(text, ev.t_seconds, actions)
         elif self._speaking() and barge is not None:
-            kind = self.classifier.classify_final(text)
+            kind = self._final_kind(barge)
             long_enough = self._speech_ms(ev.t_seconds) >= self.settings.min_cut_speech_ms
             if kind in CUT_TYPES and long_enough:
                 if self.state is State.SPEAKING:  # a late final after the voice came back

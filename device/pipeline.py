@@ -39,6 +39,7 @@ from bargein.asr.results import Final, Partial
 from bargein.audio.frames import AudioFrame
 from bargein.audio.echo_vad import is_own_echo
 from bargein.audio.playback import PlaybackRing
+from bargein.audio.speech_evidence import SpeechEvidence
 from bargein.audio.vad import SpeechEnded as VadEnded
 from bargein.audio.vad import SpeechStarted as VadStarted
 from bargein.audio.vad import VoiceDetector
@@ -367,6 +368,7 @@ class Pipeline:
         self._preroll: collections.deque[AudioFrame] = collections.deque()
         self._preroll_s = preroll_ms / 1000.0
         self._in_speech = False
+        self.acoustics = SpeechEvidence()
         self._finished_reported: set[int] = set()
         self._button_presses: queue.SimpleQueue[tuple[str, float]] = queue.SimpleQueue()
         self._spans: dict[int, tuple[int, list]] = {}  # utterance -> (rate, word spans)
@@ -439,12 +441,17 @@ class Pipeline:
             self._in_speech = True
             start = event.onset_s - self._preroll_s
             self.recognition.begin([f for f in self._preroll if f.end_s > start])
+            self.acoustics.begin(event.onset_s, [f for f in self._preroll if f is not frame])
             self.observer.vad(True, event.onset_s, now)
             self.handle(m.SpeechStarted(event.onset_s, now))
         elif self._in_speech:
             self.recognition.feed(frame)
+        self.acoustics.observe(frame)
+        if self._in_speech:
+            self.handle(m.SpeechAcoustics(self.acoustics.span(), now))
         if isinstance(event, VadEnded):
             self._in_speech = False
+            self.acoustics.end()
             self.recognition.end(now)
             self.observer.vad(False, event.end_s, now)
             self.handle(m.SpeechEnded(event.end_s, now))
@@ -533,6 +540,7 @@ class Pipeline:
                 # speech: whatever follows is a new stretch, judged afresh.
                 self.vad.reset_segment()
                 self._in_speech = False
+                self.acoustics.end()
                 self.recognition.end(now)
                 self.observer.vad(False, now, now)
             self.state = action.state

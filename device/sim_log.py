@@ -20,7 +20,8 @@ Ground truth (what really happened in the room, known to the runner only):
 
 What the pipeline perceived and decided:
   speech_started *onset_s: the VAD declared speech beginning at onset_s; decided at t_s.
-  speech_ended   end_s: the VAD declared the speech over.
+  speech_ended   end_s: the VAD declared the speech over. voiced_ms, level_dbfs,
+                 background_dbfs: what the span's sound said (bargein.audio.speech_evidence).
   partial        *text: a growing hypothesis arrived at t_s. source ("asr" or "spotter"),
                  words ([text, start_s, end_s, conf] each, capture clock).
   final          *text: the settled transcript arrived at t_s. words (as for partial).

@@ -28,6 +28,7 @@ from bargein.agent.conversation import Conversation
 from bargein.agent.local import LocalAgent
 from bargein.asr.oracle import OracleRecognizer, OracleUtterance
 from bargein.asr.results import Word
+from bargein.audio.speech_evidence import SpanEvidence
 from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 from bargein.audio.echo_canceller import SpeexCanceller
 from bargein.audio.espeak import espeak_pcm
@@ -117,15 +118,25 @@ class SimObserver:
         self.state = "idle"
         self.cut_times: list[tuple[float, int | None]] = []
         self.utterance_id: int | None = None
+        self.sound: SpanEvidence | None = None
 
     def vad(self, started: bool, onset_or_end_s: float, t_seconds: float) -> None:
         if started:
             self.writer.write("speech_started", t_seconds, onset_s=onset_or_end_s)
+            self.sound = None
         else:
-            self.writer.write("speech_ended", t_seconds, end_s=onset_or_end_s)
+            sound = self.sound
+            self.writer.write(
+                "speech_ended", t_seconds, end_s=onset_or_end_s,
+                voiced_ms=round(sound.voiced_ms) if sound else None,
+                level_dbfs=_rounded(sound.level_dbfs) if sound else None,
+                background_dbfs=_rounded(sound.background_dbfs) if sound else None,
+            )
 
     def event(self, event: m.Event) -> None:
-        if isinstance(event, m.PartialTranscript):
+        if isinstance(event, m.SpeechAcoustics):
+            self.sound = event.sound
+        elif isinstance(event, m.PartialTranscript):
             self.writer.write("partial", event.t_seconds, text=event.text, source=event.source,
                               words=_word_fields(event.words))
         elif isinstance(event, m.FinalTranscript) and event.t_seconds > 0:
@@ -156,6 +167,10 @@ class SimObserver:
         elif isinstance(action, m.StatusChanged):
             self.state = action.state
             w.write("state", t, state=action.state)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def _word_fields(words: tuple[Word, ...]) -> list[list]:

@@ -115,13 +115,23 @@ class Room:
         return self.feed(PlaybackPosition(self.utterance_id, played_s, self.t))
 
     def talk_over(self, *partials: tuple[float, str], final: str | None = None,
-                  length_s: float | None = None) -> list:
-        """The person starts speaking now; partials arrive at (ms after onset, text)."""
+                  length_s: float | None = None, confirm_ms: float | None = 30.0) -> list:
+        """The person starts speaking now; partials arrive at (ms after onset, text).
+
+        A recognizer that keeps its hypothesis reports it again ``confirm_ms`` later
+        (words count once they survive into the next hypothesis); None: every partial
+        is reported once, as given.
+        """
         onset = self.t
         out = self.feed(SpeechStarted(onset, self.at(0.02)))
-        for ms, text in partials:
+        times = [ms for ms, _ in partials]
+        for i, (ms, text) in enumerate(partials):
             self.t = onset + ms / 1000.0
             out += self.feed(PartialTranscript(text, self.t))
+            next_ms = times[i + 1] if i + 1 < len(times) else None
+            if confirm_ms is not None and (next_ms is None or next_ms > ms + confirm_ms):
+                self.t = onset + (ms + confirm_ms) / 1000.0
+                out += self.feed(PartialTranscript(text, self.t))
         if final is not None:
             end = onset + (length_s if length_s is not None else max(0.5, self.t - onset + 0.1))
             self.t = max(self.t, end)
@@ -194,7 +204,8 @@ def test_stop_it_cuts_and_cancels(classifier):
     assert not any(isinstance(a, SendToAgent) for a in out), "a cancellation asks nothing"
     (record,) = room.records()
     assert record.type is InterruptionType.CANCELLATION and record.handling == "cancelled"
-    assert record.onset_to_silence_ms == pytest.approx(300 + 5.0)
+    # "stop" heard at 300 ms, confirmed by the next hypothesis 30 ms later, then the fade
+    assert record.onset_to_silence_ms == pytest.approx(300 + 30 + 5.0)
     assert room.machine.state is State.IDLE
 
 
@@ -244,6 +255,8 @@ def test_unrecognised_speech_that_keeps_going_is_a_redirect(classifier):
     out = room.talk_over((400, "the"), (600, "the weather"), (800, "the weather in"))
     assert Cut not in kinds(out)
     out = room.feed(PartialTranscript("the weather in paris", room.at(0.2)))
+    assert Cut not in kinds(out), "the fourth word has not survived a hypothesis yet"
+    out = room.feed(PartialTranscript("the weather in paris", room.at(0.03)))
     assert Cut in kinds(out)
 
 
@@ -435,7 +448,8 @@ def test_a_real_interruption_after_a_pause_cuts_at_the_pause_point(classifier):
     room.talk_over((200, "i"))
     room.play_to(end_s - 0.02)
     assert room.machine.state is State.PAUSED
-    out = room.feed(PartialTranscript("i meant", room.at(0.3)))
+    out = room.feed(PartialTranscript("i meant", room.at(0.3)),
+                    PartialTranscript("i meant", room.at(0.03)))
     assert Cut in kinds(out)
     room.feed(SpeechEnded(room.t, room.at(0.1)), FinalTranscript("I meant returns", room.at(0.1)))
     record = room.records()[-1]

@@ -1,0 +1,148 @@
+"""What one stretch of speech over the voice has given as evidence so far.
+
+A real recognizer's first tokens flicker ("who / we / when / wait" within 300 ms), its
+pre-roll hands it the appliance's own echo residue ("the old fight ..." for "no, I
+said ..."), and it finds words in coughs and doors. So the machine does not decide on
+the first token of any partial; it decides on what :class:`Hearing` keeps:
+
+- **words of this stretch only**: a word that ended before the onset belongs to the
+  past, a word that began after the VAD's end belongs to the hangover, and a leading
+  word that began before the onset and is one the appliance itself just said is its
+  echo; none of them is evidence;
+- **stable words**: the open decode's words that more than one of its hypotheses put
+  in the same place (the leading words of the current hypothesis that an earlier one
+  held at the same position, so a word that flickers away and back still counts once
+  it came back), and a final's words at the recognizer's confidence
+  (``min_word_conf``);
+- **the other ears**: phrases the command spotter reported, and the phrase judge's
+  verdict on the whole short utterance (:class:`Judged`);
+- **the sound**: the span's voiced time, its level and the room's background speech
+  level (:class:`~bargein.audio.speech_evidence.SpanEvidence`).
+
+It is pure data with no clock and no I/O, part of the state machine's bookkeeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from bargein.asr.results import Word
+from bargein.audio.speech_evidence import SpanEvidence
+
+Tokens = tuple[str, ...]
+Normalise = Callable[[str], Tokens]
+
+MAX_PHRASE_WORDS = 4
+PAST_MARGIN_S = 0.02
+"""A word must end this long after the onset to belong to the stretch (word times are
+10 ms frames, and the VAD dates its onset a frame or so late)."""
+
+
+@dataclass(frozen=True)
+class Judged:
+    """The phrase judge's verdict: the phrase it accepted (empty: none) and its score."""
+
+    tokens: Tokens
+    conf: float
+
+
+@dataclass
+class Hearing:
+    """The evidence of one stretch of speech that began at ``onset_s``."""
+
+    onset_s: float
+    own_words: frozenset[str] = frozenset()
+    """Tokens the appliance said in the seconds before the onset (its echo's vocabulary)."""
+    end_s: float | None = None
+    hypothesis: Tokens = ()
+    stable: Tokens = ()
+    seen: set[Tokens] = field(default_factory=set)
+    """Every run of up to ``MAX_PHRASE_WORDS`` consecutive tokens that any hypothesis or
+    final of this stretch held."""
+    words_end_s: float | None = None
+    final: Tokens | None = None
+    """The final transcript's confident tokens, once it came."""
+    final_all: Tokens = ()
+    """Every token of the final transcript in the stretch, confident or not."""
+    stable_before_final: Tokens = ()
+    """The partials' stable tokens when the final came."""
+    spotted: list[Tokens] = field(default_factory=list)
+    judged: Judged | None = None
+    sound: SpanEvidence | None = None
+    _held: set[tuple[int, str]] = field(default_factory=set)
+    """(position, token) pairs earlier hypotheses held."""
+
+    def in_span(self, words: Sequence[Word]) -> list[Word]:
+        """The words that belong to this stretch (see the module docstring)."""
+        kept = [
+            w for w in words
+            if w.end_s > self.onset_s + PAST_MARGIN_S
+            and (self.end_s is None or w.start_s < self.end_s)
+        ]
+        return kept
+
+    def _tokens(self, words: Sequence[Word], normalise: Normalise) -> Tokens:
+        words = self.in_span(words)
+        while words and words[0].start_s < self.onset_s and normalise(words[0].text) and \
+                set(normalise(words[0].text)) <= self.own_words:
+            words = words[1:]
+        if words:
+            self.words_end_s = max(self.words_end_s or words[-1].end_s, words[-1].end_s)
+        return normalise(" ".join(w.text for w in words))
+
+    def _note_end(self, tokens: Tokens, words_end_s: float | None) -> None:
+        if tokens and words_end_s is not None:
+            self.words_end_s = max(self.words_end_s or words_end_s, words_end_s)
+
+    def hear_partial(self, text: str, words: Sequence[Word], normalise: Normalise,
+                     words_end_s: float | None = None) -> None:
+        """A new open-decode hypothesis: its words with times, or (a recognizer that gives
+        none) its text and where its last word ends."""
+        if words:
+            tokens = self._tokens(words, normalise)
+        else:
+            tokens = normalise(text)
+            self._note_end(tokens, words_end_s)
+        stable = 0
+        for position, token in enumerate(tokens):
+            if (position, token) not in self._held:
+                break
+            stable += 1
+        self._held.update(enumerate(tokens))
+        self.stable = tokens[:stable]
+        self.hypothesis = tokens
+        self._see(tokens)
+
+    def hear_final(self, text: str, words: Sequence[Word], normalise: Normalise,
+                   min_conf: float, words_end_s: float | None = None) -> Tokens:
+        """The settled transcript; keeps and returns its confident tokens."""
+        if words:
+            self.final_all = self._tokens(words, normalise)
+            confident = [w for w in self.in_span(words) if w.conf >= min_conf]
+            tokens = self._tokens(confident, normalise)
+        else:
+            tokens = self.final_all = normalise(text)
+            self._note_end(tokens, words_end_s)
+        self._see(self.final_all)
+        self.final = tokens
+        self.stable_before_final = self.stable
+        self.hypothesis = self.stable = tokens
+        return tokens
+
+    def hear_spotted(self, text: str, normalise: Normalise) -> None:
+        tokens = normalise(text)
+        if tokens and tokens not in self.spotted:
+            self.spotted.append(tokens)
+
+    def hear_judged(self, text: str, words: Sequence[Word], normalise: Normalise) -> None:
+        conf = min((w.conf for w in words), default=1.0 if text.strip() else 0.0)
+        self.judged = Judged(normalise(text), conf)
+
+    def _see(self, tokens: Tokens) -> None:
+        for n in range(1, MAX_PHRASE_WORDS + 1):
+            self.seen.update(tokens[i:i + n] for i in range(len(tokens) - n + 1))
+
+    def agrees(self, phrase: Tokens) -> bool:
+        """The open decode heard the phrase, word for word, at some point of this stretch."""
+        return phrase[:MAX_PHRASE_WORDS] in self.seen

@@ -1,0 +1,180 @@
+"""Deciding on evidence: stable words, the other ears, and the sound of the stretch."""
+
+from __future__ import annotations
+
+from test_machine import classifier, kinds, speaking_room  # noqa: F401 - fixture
+
+from bargein.agent.interruption import InterruptionType
+from bargein.asr.results import Word
+from bargein.audio.speech_evidence import SpanEvidence
+from bargein.device.hearing import Hearing
+from bargein.device.machine import (
+    Cut,
+    FinalTranscript,
+    LogInterruption,
+    PartialTranscript,
+    SpeechAcoustics,
+    SpeechEnded,
+    SpeechStarted,
+    State,
+    Unduck,
+)
+
+VOICE = SpanEvidence(duration_ms=400.0, voiced_ms=300.0, level_dbfs=-22.0, background_dbfs=None)
+
+
+def sound(**fields) -> SpanEvidence:
+    return SpanEvidence(**{**VOICE.__dict__, **fields})
+
+
+def words(*items: tuple[str, float, float, float]) -> tuple[Word, ...]:
+    return tuple(Word(text, start, end, conf) for text, start, end, conf in items)
+
+
+def start(room, voice: SpanEvidence | None = VOICE) -> float:
+    """The person starts talking over the voice; returns the onset."""
+    onset = room.t
+    room.feed(SpeechStarted(onset, room.at(0.1)))
+    if voice is not None:
+        room.feed(SpeechAcoustics(voice, room.at(0.03)))
+    return onset
+
+
+def final_type(room) -> InterruptionType:
+    (record,) = [a.record for a in room.actions if isinstance(a, LogInterruption)][-1:]
+    return record.type
+
+
+def test_a_first_word_that_flickers_never_cuts(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    out = room.talk_over((150, "if"), (180, "it"), (210, "stop"), (240, "so"), (270, "top"),
+                         confirm_ms=None)
+    assert Cut not in kinds(out), "'stop' was one hypothesis among five"
+    out = room.talk_over((300, "stop"), (330, "stop"), confirm_ms=None)
+    assert Cut in kinds(out), "a 'stop' the next hypothesis keeps is evidence"
+
+
+def test_a_spotted_command_the_open_decode_agrees_with_cuts_at_once(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room)
+    out = room.feed(PartialTranscript("stop", room.at(0.1), source="spotter"))
+    assert Cut not in kinds(out), "the spotter alone does not cut while the person talks"
+    out = room.feed(PartialTranscript("if stop", room.at(0.03),
+                                      words=words(("if", onset, onset + 0.1, 1.0),
+                                                  ("stop", onset + 0.1, onset + 0.3, 1.0))))
+    assert Cut in kinds(out), "a word of the spotted command in the open decode: agreement"
+
+
+def test_a_spotted_command_decides_when_the_open_decode_heard_nothing_confident(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room)
+    room.feed(PartialTranscript("stop", room.at(0.2), source="spotter"))
+    room.feed(SpeechEnded(onset + 0.45, room.at(0.3)))
+    out = room.feed(FinalTranscript("if top", room.at(0.05),
+                                    words=words(("if", onset, onset + 0.1, 0.12),
+                                                ("top", onset + 0.1, onset + 0.4, 0.2))))
+    assert Cut in kinds(out)
+    assert final_type(room) is InterruptionType.CANCELLATION
+
+
+def test_low_confidence_words_are_not_a_redirect(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room)
+    room.feed(SpeechEnded(onset + 0.5, room.at(0.4)))
+    out = room.feed(FinalTranscript("for our eight", room.at(0.05), words=words(
+        ("for", onset, onset + 0.2, 0.10), ("our", onset + 0.2, onset + 0.3, 0.09),
+        ("eight", onset + 0.3, onset + 0.5, 0.13))))
+    assert Cut not in kinds(out) and Unduck in kinds(out)
+    assert final_type(room) is InterruptionType.NOISE
+    assert room.machine.state is State.SPEAKING
+
+
+def test_words_that_ended_before_the_onset_belong_to_the_past(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room)
+    room.feed(SpeechEnded(onset + 0.4, room.at(0.3)))
+    out = room.feed(FinalTranscript("no okay", room.at(0.05), words=words(
+        ("no", onset - 0.4, onset - 0.1, 0.9), ("okay", onset, onset + 0.4, 0.9))))
+    assert Cut not in kinds(out)
+    assert final_type(room) is InterruptionType.BACKCHANNEL
+
+
+def test_the_appliances_own_word_before_the_onset_never_starts_a_decision(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.5)  # "The refund policy lets ..." has played
+    onset = start(room)
+    out = room.feed(*[PartialTranscript("refund policy lets", room.at(0.03), words=words(
+        ("refund", onset - 0.05, onset + 0.2, 1.0), ("policy", onset + 0.2, onset + 0.4, 1.0),
+        ("lets", onset + 0.4, onset + 0.5, 1.0))) for _ in range(2)])
+    assert room.machine._barge.hearing.stable[0] == "policy"
+    assert Cut not in kinds(out)
+
+
+def test_a_noise_with_words_is_still_a_noise(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room, sound(voiced_ms=0.0, level_dbfs=None))
+    out = room.feed(*[PartialTranscript("if that", room.at(0.03)) for _ in range(3)])
+    assert Cut not in kinds(out)
+    out = room.feed(SpeechEnded(onset + 0.3, room.at(0.2)))
+    assert Unduck in kinds(out), "an unvoiced burst lets the voice come back at its end"
+    assert final_type(room) is InterruptionType.NOISE
+
+
+def test_distant_speech_never_cuts_and_a_close_person_over_it_does(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    start(room, sound(level_dbfs=-40.0))
+    out = room.feed(*[PartialTranscript("stop", room.at(0.05)) for _ in range(5)])
+    assert Cut not in kinds(out), "-40 dBFS at the mic is a television, not a person"
+
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    start(room, sound(level_dbfs=-29.0, background_dbfs=-31.0))
+    out = room.feed(*[PartialTranscript("stop", room.at(0.05)) for _ in range(5)])
+    assert Cut not in kinds(out), "as loud as the radio that talks all the time: the radio"
+
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    start(room, sound(level_dbfs=-30.0, background_dbfs=-40.0))
+    out = room.feed(*[PartialTranscript("stop", room.at(0.05)) for _ in range(5)])
+    assert Cut in kinds(out), "a person at -30 dBFS over a television at -40"
+
+
+def test_voiced_speech_whose_words_are_late_waits_for_them(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room)
+    out = room.feed(SpeechEnded(onset + 0.4, room.at(0.3)))
+    assert Unduck not in kinds(out), "voiced and close: the words are still on their way"
+    assert room.machine.state is State.SPEAKING_DUCKED
+    out = room.feed(FinalTranscript("stop", room.at(0.8), words=words(
+        ("stop", onset + 0.05, onset + 0.4, 0.9))))
+    assert Cut in kinds(out)
+    assert final_type(room) is InterruptionType.CANCELLATION
+
+
+def test_the_phrase_judge_settles_a_short_utterance_the_open_decode_misheard(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room)
+    room.feed(SpeechEnded(onset + 0.4, room.at(0.3)))
+    room.feed(FinalTranscript("okay", room.at(0.02), source="phrases",
+                              words=words(("okay", onset, onset + 0.4, 0.8))))
+    out = room.feed(FinalTranscript("look you", room.at(0.01), words=words(
+        ("look", onset, onset + 0.2, 0.86), ("you", onset + 0.2, onset + 0.4, 0.84))))
+    assert Cut not in kinds(out)
+    assert final_type(room) is InterruptionType.BACKCHANNEL
+
+
+def test_hearing_keeps_only_the_words_of_its_stretch():
+    hearing = Hearing(onset_s=5.0)
+    hearing.end_s = 6.0
+    kept = hearing.in_span(words(("past", 4.5, 4.9, 1.0), ("here", 5.0, 5.4, 1.0),
+                                 ("hangover", 6.1, 6.3, 1.0)))
+    assert [w.text for w in kept] == ["here"]
