@@ -665,6 +665,7 @@ class BargeinMachine:
         # SPEAKING_DUCKED / PAUSED / INTERRUPTED: the same stretch of speech goes on.
         elif self._barge is not None:
             self._barge.ended_s = None
+            self._barge.hearing.end_s = None
 
     def _own_words(self, utt: _Utterance, onset_s: float, t_seconds: float) -> frozenset[str]:
         """Tokens of the words the appliance played in the seconds before ``onset_s``."""

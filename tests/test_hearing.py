@@ -178,3 +178,16 @@ def test_hearing_keeps_only_the_words_of_its_stretch():
     kept = hearing.in_span(words(("past", 4.5, 4.9, 1.0), ("here", 5.0, 5.4, 1.0),
                                  ("hangover", 6.1, 6.3, 1.0)))
     assert [w.text for w in kept] == ["here"]
+
+
+def test_a_stretch_the_vad_split_in_two_keeps_its_words(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room)
+    room.feed(SpeechEnded(onset + 0.35, room.at(0.3)))
+    assert room.machine.state is State.SPEAKING_DUCKED, "voiced: its words are on their way"
+    room.feed(SpeechStarted(onset + 0.7, room.at(0.1)))  # the second word: the same stretch
+    out = room.feed(FinalTranscript("never mind", room.at(0.7), words=words(
+        ("never", onset, onset + 0.35, 0.9), ("mind", onset + 0.7, onset + 1.1, 0.9))))
+    assert Cut in kinds(out)
+    assert final_type(room) is InterruptionType.CANCELLATION
