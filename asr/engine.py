@@ -15,6 +15,11 @@ from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 
 AsrEvent = Partial | Final
 
+REPEAT_PARTIAL_S = 0.15
+"""A hypothesis that holds is reported again after this much more decoded audio (once
+per such stretch), so a listener can tell a word the decoder keeps as the audio goes on
+from one it flickered through on its way to another."""
+
 
 class Recognizer(Protocol):
     """A streaming recognizer fed 16 kHz mono int16 frames on one thread.

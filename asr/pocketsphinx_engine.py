@@ -35,7 +35,7 @@ from collections.abc import Iterable
 import numpy as np
 import pocketsphinx
 
-from bargein.asr.engine import AsrEvent, check_frame
+from bargein.asr.engine import REPEAT_PARTIAL_S, AsrEvent, check_frame
 from bargein.asr.pocketsphinx_model import FIX, PocketsphinxModel, bundled_model
 from bargein.asr.results import Final, Partial, Word
 from bargein.asr.stream_clock import StreamClock
@@ -125,6 +125,8 @@ class PocketsphinxRecognizer:
         self._in_utterance = False
         self._utterance_start_s = 0.0
         self._last_text = ""
+        self._last_words: tuple[Word, ...] = ()
+        self._last_report_s = 0.0
         self._last_hypstr = ""
         self._last_end_frame = 0
 
@@ -226,14 +228,24 @@ class PocketsphinxRecognizer:
         hyp = self._decoder.hyp()
         hypstr = hyp.hypstr if hyp is not None else ""
         if hypstr == self._last_hypstr:  # the cheap test; the segmentation only on change
-            return []
+            return self._repeat()
         self._last_hypstr = hypstr
         words = self._words(final=False)
         text = " ".join(w.text for w in words)
         if not text or text == self._last_text:
-            return []
-        self._last_text = text
+            return self._repeat()
+        self._last_text, self._last_words = text, words
+        self._last_report_s = self.t_seconds
         return [Partial(text, words, self.t_seconds, self.source)]
+
+    def _repeat(self) -> list[AsrEvent]:
+        """The unchanged hypothesis again, once ``REPEAT_PARTIAL_S`` more audio has held it
+        (the full decoder only: a spotter's detection is reported once)."""
+        if self.source != "asr" or not self._last_text or \
+                self.t_seconds - self._last_report_s < REPEAT_PARTIAL_S - 1e-9:
+            return []
+        self._last_report_s = self.t_seconds
+        return [Partial(self._last_text, self._last_words, self.t_seconds, self.source)]
 
     def _endpoint(self) -> list[AsrEvent]:
         """End the utterance when the rules in the module docstring say so."""

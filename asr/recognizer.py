@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import vosk
 
-from bargein.asr.engine import AsrEvent, check_frame
+from bargein.asr.engine import REPEAT_PARTIAL_S, AsrEvent, check_frame
 from bargein.asr.results import Final, Partial, Word
 from bargein.asr.stream_clock import StreamClock
 from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
@@ -69,6 +69,8 @@ class StreamingRecognizer:
         self._clock.restart_at(start_t_seconds)
         self._last_text = ""
         self._last_timed = False
+        self._last_words: tuple[Word, ...] = ()
+        self._last_report_s = 0.0
 
     @property
     def t_seconds(self) -> float:
@@ -130,11 +132,20 @@ class StreamingRecognizer:
 
     def _partial(self, result: dict[str, Any]) -> list[AsrEvent]:
         text = self._text(result.get("partial", ""))
-        if not text or text == self._last_text:
+        if not text:
             return []
+        if text == self._last_text:
+            # The hypothesis held: say so again once REPEAT_PARTIAL_S more audio kept it
+            # (the full decoder only; a spotter's phrase is reported once).
+            if self.source != "asr" or \
+                    self.t_seconds - self._last_report_s < REPEAT_PARTIAL_S - 1e-9:
+                return []
+            self._last_report_s = self.t_seconds
+            return [Partial(text, self._last_words, self.t_seconds, self.source)]
         self._last_text = text
         words = self._words(result.get("partial_result", []))
         self._last_timed = bool(words)
+        self._last_words, self._last_report_s = words, self.t_seconds
         return [Partial(text, words, self.t_seconds, self.source)]
 
     def _settled(self, result: dict[str, Any]) -> list[AsrEvent]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bargein.asr.engine import REPEAT_PARTIAL_S
 from bargein.asr.engines import build_recognizers
 from bargein.asr.pocketsphinx_engine import PocketsphinxRecognizer, is_filler, spoken_word
 from bargein.asr.pocketsphinx_model import bundled_model, find_model, model_from
@@ -93,7 +94,9 @@ def test_partials_then_a_final_with_words_on_the_capture_clock() -> None:
     partials = [e for e in events if isinstance(e, Partial)]
     assert partials and events.index(final) > events.index(partials[-1])
     assert all(p.source == "asr" and p.text for p in partials)
-    assert all(a.text != b.text for a, b in zip(partials, partials[1:]))  # only changes
+    # a change, or the same hypothesis held for REPEAT_PARTIAL_S more audio
+    assert all(a.text != b.text or b.t_seconds - a.t_seconds >= REPEAT_PARTIAL_S - 1e-9
+               for a, b in zip(partials, partials[1:]))
     assert all(p.words and " ".join(w.text for w in p.words) == p.text for p in partials)
     start_s, end_s = speech_span(pcm, t0)
     for event in [*partials, final]:
@@ -108,6 +111,17 @@ def test_partials_then_a_final_with_words_on_the_capture_clock() -> None:
     first = next(p for p in partials if "weather" in p.text.split())
     weather = next(w for w in first.words if w.text == "weather")
     assert weather.end_s <= first.t_seconds <= end_s + 0.5
+
+
+def test_a_hypothesis_that_holds_is_reported_again() -> None:
+    rec = warmed()
+    rec.reset(0.0)
+    events = decode(rec, speech("stop"), 0.0)
+    partials = [e for e in events if isinstance(e, Partial)]
+    repeats = [b for a, b in zip(partials, partials[1:]) if a.text == b.text]
+    assert repeats, partials
+    assert all(b.t_seconds - a.t_seconds >= REPEAT_PARTIAL_S - 1e-9
+               for a, b in zip(partials, partials[1:]) if a.text == b.text)
 
 
 def test_finals_carry_posteriors_and_no_filler_or_alternate_tokens() -> None:
