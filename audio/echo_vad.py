@@ -16,7 +16,11 @@ For each capture frame it takes the speaker reference for that frame
   the canceller as it converges, and a +6 dB coupling before convergence is just
   a large leak), and the envelope carries the reference's energy through the
   room's reverberation. There is no time window in which speech is ignored: a
-  person louder than the echo the canceller leaves is heard from the first frame;
+  person louder than the echo the canceller leaves is heard from the first frame.
+  A frame the echo explains that is still well above the noise floor (it would
+  pass the gate if the speaker were silent) is *masked*: after a syllable that
+  stood clear of the echo, the segmenter neither counts it nor lets it break the
+  start (a soft voice's stop closure or syllable break hides under the echo);
 * a double-talk detector opens the gate too: when the raw mic is well above noise
   but the reference explains it poorly (:func:`echo_correlation` below
   ``double_talk_correlation``), a person is talking over the echo. That needs no
@@ -131,6 +135,10 @@ class _GatedDetector(VoiceDetector):
     """
 
     gate_open = True
+    echo_masked = False
+    """The echo explains the frame, but it exceeds the noise floor by the gate's margin."""
+    clear_of_echo = True
+    """The frame's residual exceeds the echo expected in it by the gate's margin."""
 
     def __init__(self, settings: VadSettings | None = None) -> None:
         super().__init__(settings)
@@ -138,6 +146,9 @@ class _GatedDetector(VoiceDetector):
 
     def is_speech(self, frame: AudioFrame) -> bool:
         return self.gate_open and super().is_speech(frame)
+
+    def _evidence(self) -> tuple[bool, bool]:
+        return self.echo_masked, self.clear_of_echo
 
     def shadow(self, raw: AudioFrame) -> None:
         """Show the raw mic frame to the webrtcvad that takes over after playback."""
@@ -190,6 +201,8 @@ class EchoAwareVad:
         self._leak_history: deque[float] = deque()
         self._reset_leak()
         self._noise = 0.0
+        self._res_power = 0.0
+        self._expected = 0.0
         self._was_playing = False
         self._cached: tuple[float, AudioFrame, AudioFrame] | None = None
         self._cached_ref: np.ndarray | None = None
@@ -234,6 +247,8 @@ class EchoAwareVad:
             self.detector.restart_webrtcvad()
         self._was_playing = playing
         self.detector.gate_open = not explained
+        self.detector.echo_masked = explained and self._res_power > self._margin * self._noise
+        self.detector.clear_of_echo = not playing or self._res_power > self._margin * self._expected
         event = self.detector.process(cleaned)
         self._learn(frame, cleaned)
         return event
@@ -322,6 +337,7 @@ class EchoAwareVad:
             self._envelope = 0.0
             self._ref_power = 0.0
             self._res_power = 0.0
+            self._expected = 0.0
             self.last_double_talk = False
             return cleaned, False, False
         decay = 10.0 ** (-_ENVELOPE_DECAY_DB_PER_S * frame.duration_s / 10.0)
@@ -329,6 +345,7 @@ class EchoAwareVad:
         self._envelope = max(self._ref_power, self._envelope * decay)
         self._res_power = float(np.mean(np.square(cleaned.pcm.astype(np.float64))))
         expected = self._leak() * self._envelope + self._noise
+        self._expected = expected
         self._clipping = self._overdriven(frame)
         if self._clipping:
             self.last_double_talk = False

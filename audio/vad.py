@@ -7,6 +7,14 @@ events. Speech starts once ``min_speech_ms`` of voiced frames have accumulated
 time of the run's first voiced frame, not the moment of the decision. Speech ends
 after ``hangover_ms`` of unvoiced frames.
 
+A frame can also be *masked*: nobody can tell whether a person is in it (while
+the speaker plays, the echo it leaves explains the frame, and a quiet stretch of
+a voice, such as a stop closure or the break between two syllables, is that
+quiet). In a run that has had a *clear* voiced frame (a voice well above the
+echo, not only unlike it), a masked frame is no evidence either way: it neither
+adds to the run nor breaks it, for up to ``masked_gap_ms`` after the run's last
+voiced frame. Elsewhere it is an unvoiced frame.
+
 :class:`VoiceDetector` runs webrtcvad on 16 kHz capture frames and feeds the
 segmenter.
 """
@@ -51,9 +59,12 @@ SpeechEvent = SpeechStarted | SpeechEnded
 class SpeechSegmenter:
     """Start/stop hysteresis over per-frame speech verdicts; times on the capture clock."""
 
-    def __init__(self, min_speech_ms: float = 100.0, hangover_ms: float = 300.0) -> None:
+    def __init__(
+        self, min_speech_ms: float = 100.0, hangover_ms: float = 300.0, masked_gap_ms: float = 150.0
+    ) -> None:
         self.min_speech_s = min_speech_ms / 1000.0
         self.hangover_s = hangover_ms / 1000.0
+        self.masked_gap_s = masked_gap_ms / 1000.0
         self.reset()
 
     def reset(self) -> None:
@@ -62,11 +73,25 @@ class SpeechSegmenter:
         self._run_onset_s: float | None = None
         self._run_voiced_s = 0.0
         self._run_gap_frames = 0
+        self._run_gap_s = 0.0
+        self._run_clear = False
         self._last_voiced_end_s = 0.0
         self._unvoiced_s = 0.0
 
-    def feed(self, is_speech: bool, t_seconds: float, frame_s: float) -> SpeechEvent | None:
-        """One frame's verdict (frame starting at ``t_seconds``, ``frame_s`` long)."""
+    def feed(
+        self,
+        is_speech: bool,
+        t_seconds: float,
+        frame_s: float,
+        masked: bool = False,
+        clear: bool = True,
+    ) -> SpeechEvent | None:
+        """One frame's verdict (frame starting at ``t_seconds``, ``frame_s`` long).
+
+        ``masked`` (an unvoiced frame nobody could judge) and ``clear`` (a voiced
+        frame well above the echo) are described in the module docstring; while
+        speaking, a masked frame is unvoiced.
+        """
         end_s = t_seconds + frame_s
         if self.speaking:
             if is_speech:
@@ -84,8 +109,11 @@ class SpeechSegmenter:
             if self._run_onset_s is None:
                 self._run_onset_s = t_seconds
                 self._run_voiced_s = 0.0
+                self._run_clear = False
+            self._run_clear = self._run_clear or clear
             self._run_voiced_s += frame_s
             self._run_gap_frames = 0
+            self._run_gap_s = 0.0
             if self._run_voiced_s + _EPS_S >= self.min_speech_s:
                 onset_s = self._run_onset_s
                 self._run_onset_s = None
@@ -96,8 +124,10 @@ class SpeechSegmenter:
             return None
 
         if self._run_onset_s is not None:
-            self._run_gap_frames += 1
-            if self._run_gap_frames > 1:
+            self._run_gap_s += frame_s
+            if not (masked and self._run_clear):
+                self._run_gap_frames += 1
+            if self._run_gap_frames > 1 or self._run_gap_s > self.masked_gap_s + _EPS_S:
                 self._run_onset_s = None
         return None
 
@@ -112,6 +142,9 @@ class VoiceDetector:
     floor, or back over the blocks just before it that were already that loud.
     """
 
+    MASKED_GAP_MS = 150.0
+    """Longest echo-masked stretch a starting run survives (see the module docstring):
+    a stop closure or the break between two syllables, not a pause between words."""
     BLOCK_MS = 5
     ONSET_RISE_DB = 6.0
     LOOKBACK_MS = 60
@@ -125,7 +158,9 @@ class VoiceDetector:
         self.settings = settings or VadSettings()
         self._vad = webrtcvad.Vad(self.settings.aggressiveness)
         self._unwarmed_s = self.WARM_UP_MS / 1000.0
-        self.segmenter = SpeechSegmenter(self.settings.min_speech_ms, self.settings.hangover_ms)
+        self.segmenter = SpeechSegmenter(
+            self.settings.min_speech_ms, self.settings.hangover_ms, self.MASKED_GAP_MS
+        )
         self.last_is_speech = False
         """webrtcvad's verdict on the last frame processed."""
         self._block = CAPTURE_RATE_HZ * self.BLOCK_MS // 1000
@@ -161,12 +196,18 @@ class VoiceDetector:
             self.last_is_speech = False
         self._frame_s = frame.duration_s
         self._track_energy(frame)
-        event = self.segmenter.feed(self.last_is_speech, frame.t_seconds, frame.duration_s)
+        event = self.segmenter.feed(
+            self.last_is_speech, frame.t_seconds, frame.duration_s, *self._evidence()
+        )
         if isinstance(event, SpeechStarted):
             event = SpeechStarted(onset_s=self._sharpen(event.onset_s), decided_s=event.decided_s)
         if event is not None:
             log.debug("%s", event)
         return event
+
+    def _evidence(self) -> tuple[bool, bool]:
+        """(masked, clear) for the frame just judged: the plain VAD has no echo to hide a voice."""
+        return False, True
 
     def _track_energy(self, frame: AudioFrame) -> None:
         blocks = len(frame.pcm) // self._block
