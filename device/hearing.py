@@ -70,6 +70,7 @@ class Hearing:
     spotted: list[Tokens] = field(default_factory=list)
     judged: Judged | None = None
     sound: SpanEvidence | None = None
+    _earlier_sound: SpanEvidence | None = None
     _held: set[tuple[int, str]] = field(default_factory=set)
     """(position, token) pairs earlier hypotheses held."""
 
@@ -138,6 +139,25 @@ class Hearing:
     def hear_judged(self, text: str, words: Sequence[Word], normalise: Normalise) -> None:
         conf = min((w.conf for w in words), default=1.0 if text.strip() else 0.0)
         self.judged = Judged(normalise(text), conf)
+
+    def hear_sound(self, sound: SpanEvidence) -> None:
+        """The current span's sound; spans before it in this stretch add their voicing."""
+        earlier = self._earlier_sound
+        if earlier is not None:
+            levels = [x for x in (earlier.level_dbfs, sound.level_dbfs) if x is not None]
+            sound = SpanEvidence(
+                duration_ms=earlier.duration_ms + sound.duration_ms,
+                voiced_ms=earlier.voiced_ms + sound.voiced_ms,
+                level_dbfs=max(levels) if levels else None,
+                background_dbfs=earlier.background_dbfs,
+            )
+        self.sound = sound
+
+    def continue_stretch(self) -> None:
+        """The VAD heard speech again before this stretch was settled: one stretch, so its
+        words may now run past the first span's end and its spans' voicing adds up."""
+        self.end_s = None
+        self._earlier_sound = self.sound
 
     def _see(self, tokens: Tokens) -> None:
         for n in range(1, MAX_PHRASE_WORDS + 1):

@@ -665,7 +665,7 @@ class BargeinMachine:
         # SPEAKING_DUCKED / PAUSED / INTERRUPTED: the same stretch of speech goes on.
         elif self._barge is not None:
             self._barge.ended_s = None
-            self._barge.hearing.end_s = None
+            self._barge.hearing.continue_stretch()
 
     def _own_words(self, utt: _Utterance, onset_s: float, t_seconds: float) -> frozenset[str]:
         """Tokens of the words the appliance played in the seconds before ``onset_s``."""
@@ -682,7 +682,7 @@ class BargeinMachine:
         barge = self._barge
         if self.muted or barge is None or barge.ended_s is not None:
             return
-        barge.hearing.sound = ev.sound
+        barge.hearing.hear_sound(ev.sound)
         if self.state in (State.SPEAKING_DUCKED, State.PAUSED):
             barge.decision = self._decide(ev.t_seconds)
             self._maybe_cut(ev.t_seconds, actions)

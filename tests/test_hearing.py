@@ -191,3 +191,17 @@ def test_a_stretch_the_vad_split_in_two_keeps_its_words(classifier):
         ("never", onset, onset + 0.35, 0.9), ("mind", onset + 0.7, onset + 1.1, 0.9))))
     assert Cut in kinds(out)
     assert final_type(room) is InterruptionType.CANCELLATION
+
+
+def test_the_spans_of_one_stretch_add_their_voicing(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room, sound(voiced_ms=300.0))
+    room.feed(SpeechEnded(onset + 0.5, room.at(0.3)))
+    room.feed(SpeechStarted(onset + 0.8, room.at(0.1)))
+    room.feed(SpeechAcoustics(sound(voiced_ms=300.0), room.at(0.3)))
+    assert room.machine._barge.hearing.sound.voiced_ms == 600.0
+    out = room.feed(FinalTranscript("front left", room.at(0.2), words=words(
+        ("front", onset, onset + 0.5, 0.9), ("left", onset + 0.8, onset + 1.3, 0.9))))
+    assert Cut in kinds(out), "two words over 600 ms of voice: someone taking the floor"
+    assert final_type(room) is InterruptionType.REDIRECT
