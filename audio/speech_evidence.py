@@ -10,12 +10,11 @@ cannot tell a person taking the floor from a noise. The sound can:
 - **level**: the RMS level of a span's voiced frames at the mic (after echo
   cancellation), as a clip's active level is measured. Someone talking to the appliance is close and loud; a television or
   two people talking across the room are far and quiet.
-- **background speech**: the level of the voiced sound the room held outside the VAD's
-  spans over the ``BACKGROUND_WINDOW_S`` before a span (a radio, a television that
-  talks on and on at a level the VAD mostly lets pass). It is only known when voiced
+- **background speech**: the level (RMS) of the voiced frames the room held outside the VAD's
+  spans, and in spans judged background, over the ``BACKGROUND_WINDOW_S`` before a span
+  (a radio, a television that talks on and on). It is only known when voiced
   frames filled at least ``BACKGROUND_MIN_SHARE`` of that window: a quiet room, or one
-  person talking now and then, has none. A television loud enough to keep the VAD busy
-  leaves few frames outside spans, and then only the absolute floor applies.
+  person talking now and then, has none.
 
 :class:`SpeechEvidence` is fed every capture frame (after echo control) with the
 VAD's verdict for it, and is told where spans begin; it keeps no audio.
@@ -103,18 +102,29 @@ class SpeechEvidence:
         self._voiced_ms = 0.0
         self._levels: list[float] = []
         self._history: deque[tuple[float, float, bool]] = deque()  # (t, dBFS, voiced)
+        self._span_frames: list[tuple[float, float, bool]] = []
+        self._last_span: list[tuple[float, float, bool]] = []
 
     def begin(self, onset_s: float, earlier: list[AudioFrame]) -> None:
         """A span starts at ``onset_s``; ``earlier`` frames (the VAD's lead) belong to it."""
         self._span_start_s = onset_s
-        self._voiced_ms, self._levels = 0.0, []
+        self._voiced_ms, self._levels, self._span_frames = 0.0, [], []
         self._span_t_s = onset_s
         for frame in earlier:
             if frame.end_s > onset_s:
                 self._add_to_span(frame)
 
     def end(self) -> None:
+        if self._span_start_s is not None:
+            self._last_span = self._span_frames
         self._span_start_s = None
+
+    def last_span_was_background(self) -> None:
+        """The span that just ended was judged background (a television, people across the
+        room): its sound joins the room's background, so the next one is heard against it."""
+        if self._last_span:
+            self._history = deque(sorted([*self._history, *self._last_span]))
+            self._last_span = []
 
     def observe(self, frame: AudioFrame) -> None:
         """One capture frame (after echo control)."""
@@ -147,6 +157,7 @@ class SpeechEvidence:
         level = frame_dbfs(frame.pcm) if level is None else level
         voiced = self._voiced(frame, level) if voiced is None else voiced
         self._span_t_s = max(self._span_t_s, frame.end_s)
+        self._span_frames.append((frame.end_s, level, voiced))
         if voiced:
             self._voiced_ms += frame.duration_s * 1000.0
             self._levels.append(level)
@@ -154,10 +165,11 @@ class SpeechEvidence:
     def _background_level(self) -> float | None:
         """Voiced level outside spans over the window before this span, if enough."""
         start = self._span_start_s if self._span_start_s is not None else math.inf
-        before = [item for item in self._history if item[0] <= start]
+        before = [item for item in self._history
+                  if start - BACKGROUND_WINDOW_S <= item[0] <= start]
         if not before or before[-1][0] - before[0][0] < BACKGROUND_MIN_HISTORY_S:
             return None
         voiced = [level for _t, level, is_voiced in before if is_voiced]
         if len(voiced) < BACKGROUND_MIN_SHARE * len(before):
             return None
-        return _power_mean_db(voiced)
+        return _power_mean_db(voiced)  # measured as a span's level is, to compare the two

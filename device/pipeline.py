@@ -34,6 +34,7 @@ import numpy as np
 
 from bargein.agent.base import Agent, ReplyStream
 from bargein.agent.conversation import Conversation, Interruption
+from bargein.agent.interruption import InterruptionType
 from bargein.agent.sentences import SentenceSplitter
 from bargein.asr.results import Final, Partial
 from bargein.audio.frames import AudioFrame
@@ -529,6 +530,8 @@ class Pipeline:
                 conv.add_user(action.user_text)
             self.agents.start(action.reply_id, now)
         elif isinstance(action, m.LogInterruption):
+            if action.record.type is InterruptionType.NOISE and not self._in_speech:
+                self.acoustics.last_span_was_background()
             self.interruptions.append(action.record)
             if self.on_interruption is not None:
                 self.on_interruption(action.record)

@@ -72,3 +72,26 @@ def test_background_speech_needs_a_room_that_talks_most_of_the_time(tmp_path):
         quiet.observe(frame)
     quiet.begin(16.0, [])
     assert quiet.span().background_dbfs is None
+
+
+def test_a_span_judged_background_joins_the_background(tmp_path):
+    reading = frames(espeak_wav("it was the best of times, it was the worst of times, it was "
+                                "the age of wisdom", tmp_path / "r.wav"), 0.0, level_dbfs=-36.0)
+    evidence = SpeechEvidence()
+    evidence.begin(0.0, [])  # the VAD took the whole reading for one span
+    for frame in reading:
+        evidence.observe(frame)
+    evidence.end()
+    t = reading[-1].end_s
+    evidence.begin(t + 1.0, [])
+    assert evidence.span().background_dbfs is None, "a span is nobody's background by itself"
+    evidence.end()
+    evidence = SpeechEvidence()
+    evidence.begin(0.0, [])
+    for frame in reading:
+        evidence.observe(frame)
+    evidence.end()
+    evidence.last_span_was_background()
+    evidence.begin(t + 1.0, [])
+    background = evidence.span().background_dbfs
+    assert background is not None and -46 < background < -36
