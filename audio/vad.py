@@ -60,7 +60,7 @@ class SpeechSegmenter:
     """Start/stop hysteresis over per-frame speech verdicts; times on the capture clock."""
 
     def __init__(
-        self, min_speech_ms: float = 100.0, hangover_ms: float = 300.0, masked_gap_ms: float = 150.0
+        self, min_speech_ms: float = 100.0, hangover_ms: float = 300.0, masked_gap_ms: float = 90.0
     ) -> None:
         self.min_speech_s = min_speech_ms / 1000.0
         self.hangover_s = hangover_ms / 1000.0
@@ -142,9 +142,10 @@ class VoiceDetector:
     floor, or back over the blocks just before it that were already that loud.
     """
 
-    MASKED_GAP_MS = 150.0
+    MASKED_GAP_MS = 90.0
     """Longest echo-masked stretch a starting run survives (see the module docstring):
-    a stop closure or the break between two syllables, not a pause between words."""
+    a stop closure or the break between two syllables (up to ~100 ms), not a pause
+    between words."""
     BLOCK_MS = 5
     ONSET_RISE_DB = 6.0
     LOOKBACK_MS = 60
