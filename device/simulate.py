@@ -69,13 +69,29 @@ def make_strategy(name: str, settings: BargeinSettings | None = None) -> Strateg
 # --------------------------------------------------------------------------- user audio
 
 def voiced_span(pcm: np.ndarray, rate_hz: int = CAPTURE_RATE_HZ) -> tuple[float, float]:
-    """Start and end (seconds into the clip) of its active part: 5 ms blocks above -40 dB of peak."""
+    """Start and end (seconds into the clip) of its active part: the 5 ms blocks above
+    -40 dB of peak whose band above ~150 Hz is 12 dB over the clip's quietest 50 ms.
+
+    The second condition matters for recordings: their own background noise can sit less
+    than 40 dB under the peak (a low thump, room hiss), and a reference onset on that noise
+    is hundreds of ms before the voice a listener hears. espeak-ng's clips are silent
+    around the speech and keep exactly the span the first condition gives.
+    """
     block = rate_hz // 200
     n = len(pcm) // block
     if n == 0:
         return 0.0, len(pcm) / rate_hz
-    power = (pcm[: n * block].reshape(n, block) ** 2).mean(axis=1)
-    loud = np.nonzero(power > power.max() * 1e-4)[0]
+    x = np.asarray(pcm[: n * block], dtype=np.float64)
+    power = (x.reshape(n, block) ** 2).mean(axis=1)
+    freqs = np.fft.rfftfreq(len(x), 1.0 / rate_hz)
+    ramp = np.clip((freqs - 80.0) / 120.0, 0.0, 1.0)  # raised-cosine high-pass 80 -> 200 Hz
+    band = np.fft.irfft(np.fft.rfft(x) * (0.5 - 0.5 * np.cos(np.pi * ramp)), len(x))
+    band_power = (band.reshape(n, block) ** 2).mean(axis=1)
+    window = min(10, n)
+    floor = np.convolve(band_power, np.ones(window) / window, mode="valid").min()
+    loud = np.nonzero((power > power.max() * 1e-4) & (band_power > floor * 10 ** 1.2))[0]
+    if len(loud) == 0:
+        loud = np.nonzero(power > power.max() * 1e-4)[0]
     return loud[0] * block / rate_hz, (loud[-1] + 1) * block / rate_hz
 
 
