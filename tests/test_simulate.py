@@ -44,6 +44,16 @@ def test_backchannel_keeps_talking_but_naive_vad_cuts(voice):
     assert naive.outcome == "cut"
 
 
+def test_seed_aec_hears_through_our_echo_control(voice):
+    """The seed cuts on its own echo; the same rules behind our echo control do not."""
+    scenario = load_scenario(SUITE / "echo-0db.toml")
+    seed = score_scenario(scenario, run_scenario(scenario, "seed", voice=voice, asr=ORACLE).events)
+    aec = score_scenario(scenario,
+                         run_scenario(scenario, "seed+aec", voice=voice, asr=ORACLE).events)
+    assert seed.outcome == "cut"
+    assert aec.outcome == "continue" and aec.ducks == 0
+
+
 def test_button_cuts_without_waiting_for_words(voice):
     scenario = load_scenario(SUITE / "button-mid-word.toml")
     score = score_scenario(scenario, run_scenario(scenario, "bargein", voice=voice, asr=ORACLE).events)
