@@ -32,8 +32,14 @@ class Partial:
 
 @dataclass(frozen=True)
 class Final:
-    """The settled transcript of an utterance."""
+    """The settled transcript of an utterance.
+
+    ``source`` as for :class:`Partial`, or ``"phrases"``: the phrase judge's verdict on
+    a short utterance (the phrase-pack phrase it heard, ``""`` for none; its words'
+    ``conf`` is the judge's acceptance score, see :mod:`bargein.asr.pocketsphinx_judge`).
+    """
 
     text: str
     words: tuple[Word, ...]
     t_seconds: float
+    source: str = "asr"

@@ -1,4 +1,4 @@
-"""Config table ``[asr]``: the recognizer engine (Vosk or pocketsphinx) and its spotter."""
+"""Config table ``[asr]``: the recognizer engine (Vosk or pocketsphinx), its spotter and phrase judge."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ class AsrSettings:
         "stop, wait, cancel, never mind, quiet, enough, pause, no, hold on, shut up",
         "Comma-separated phrases the command spotter listens for "
         "(phrases with words the model does not know are dropped with a warning)",
+    )
+    phrase_judge: bool = setting(
+        True,
+        "Judge each short utterance (up to 2 s) against the phrase pack with a third, "
+        "constrained recognizer (pocketsphinx only): which phrase was said, if any, "
+        "with a calibrated score",
     )
     queue_frames: int = setting(
         200,

@@ -13,6 +13,11 @@ real utterance is then decoded at full speed) and, every ``renew_after``
 utterances, warms a fresh one up between utterances, a slice at a time so speech
 never waits for it, and swaps it in. The recognizers come from the configured engine
 (:func:`~bargein.asr.engines.build_recognizers`): any :class:`Recognizer` will do.
+
+Every item goes to the recognizers in one order: the command spotter (the fast one),
+the phrase judge, then the main recognizer. So at an utterance's end the judge's
+verdict (a Final with ``source="phrases"``) comes before the main recognizer's Final,
+and whoever reads both has the judge's word when the transcript settles.
 """
 
 from __future__ import annotations
@@ -37,6 +42,14 @@ log = logging.getLogger(__name__)
 _POLL_S = 0.1
 _WARM_SLICE_SAMPLES = 1600
 """Warm-up audio decoded per idle step of a renewal (100 ms: tens of ms of CPU)."""
+RUN_ORDER = ("spotter", "phrases", "asr")
+"""The order recognizers are fed and flushed in, by ``source``."""
+
+
+def in_run_order(recognizers: Sequence[Recognizer]) -> list[Recognizer]:
+    """``recognizers`` sorted by :data:`RUN_ORDER` (an unknown source runs last)."""
+    return sorted(recognizers, key=lambda r: (RUN_ORDER.index(r.source)
+                                              if r.source in RUN_ORDER else len(RUN_ORDER)))
 
 
 @dataclass(frozen=True)
@@ -50,7 +63,7 @@ class _Finish:
 
 
 class AsrWorker:
-    """Feeds every recognizer (spotter first: it is the fast one) on one thread.
+    """Feeds every recognizer (in :data:`RUN_ORDER`: spotter, judge, main) on one thread.
 
     Events go to ``on_event`` (called on the worker thread) or, without one, to the
     :attr:`events` queue.
@@ -67,7 +80,7 @@ class AsrWorker:
     ) -> None:
         """``renew`` builds a fresh main recognizer (``source="asr"``); with it, the main
         recognizer is replaced after every ``renew_after`` utterances (0: never)."""
-        self._recognizers = sorted(recognizers, key=lambda r: r.source != "spotter")
+        self._recognizers = in_run_order(recognizers)
         self._queue: queue.Queue[AudioFrame | _Reset | _Finish] = queue.Queue(queue_frames)
         self.events: queue.Queue[AsrEvent] = queue.Queue()
         self._on_event = on_event or self.events.put
@@ -98,14 +111,21 @@ class AsrWorker:
         settings: AsrSettings,
         state_dir: str | Path,
         on_event: Callable[[AsrEvent], None] | None = None,
+        phrases: Sequence[str] = (),
     ) -> AsrWorker:
-        """The configured engine's recognizer (and spotter); not started yet."""
-        engines = build_recognizers(settings, state_dir)
+        """The configured engine's recognizer (and spotter, and phrase judge when
+        ``phrases``, the phrase pack's phrases, are given); not started yet."""
+        engines = build_recognizers(settings, state_dir, phrases)
         recognizers = [engines.main()]
+        extras = []
         if engines.spotter is not None:
             recognizers.append(engines.spotter())
+            extras.append("the command spotter")
+        if engines.judge is not None:
+            recognizers.append(engines.judge())
+            extras.append(f"the phrase judge ({len(phrases)} phrases)")
         log.info("ASR engine %s%s", engines.name,
-                 " with the command spotter" if engines.spotter is not None else "")
+                 " with " + " and ".join(extras) if extras else "")
         worker = cls(recognizers, queue_frames=settings.queue_frames, on_event=on_event,
                      renew=engines.main, renew_after=settings.renew_after_utterances)
         worker.engine_name = engines.name

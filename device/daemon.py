@@ -36,7 +36,7 @@ from types import FrameType
 import numpy as np
 
 from bargein.agent.base import Agent
-from bargein.agent.classifier import InterruptionClassifier
+from bargein.agent.classifier import InterruptionClassifier, PhraseBook
 from bargein.agent.conversation import Conversation
 from bargein.agent.credentials import load_api_key
 from bargein.agent.fallback import FallbackAgent
@@ -162,7 +162,9 @@ def make_recognition(config: Config, environ: Mapping[str, str],
                 "accurate than Vosk)", model_dir,
             )
             asr = dataclasses.replace(asr, engine="pocketsphinx", model="")
-    worker = AsrWorker.from_settings(asr, config.events.state_dir)
+    worker = AsrWorker.from_settings(
+        asr, config.events.state_dir,
+        phrases=PhraseBook.load(config.bargein.language).phrase_texts())
     if asr.warm_up:
         worker.warm_up(warm_up_pcm(voice))
     return ThreadedAsr(worker.start())

@@ -22,6 +22,7 @@ PERF_MODULES = (
     "bargein.asr.pocketsphinx_perf",
     "bargein.device.asr_warmup_perf",
     "bargein.device.decode_cost_perf",
+    "bargein.device.phrase_judge_perf",
     "bargein.tts.perf",
     "bargein.device.machine_perf",
     "bargein.agent.perf",

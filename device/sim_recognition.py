@@ -3,7 +3,8 @@
 ``bargein bench``, ``simulate`` and ``demo`` take ``--asr oracle | pocketsphinx |
 vosk`` (default ``auto``: Vosk where an English model is installed, else
 pocketsphinx), ``--model``, ``--cpu-scale`` and ``--decode-cost``. A real engine
-runs with its command spotter on the virtual clock
+runs with its command spotter and (pocketsphinx) its phrase judge, listening for the
+phrase book's phrases, on the virtual clock
 (:class:`~bargein.device.virtual_asr.VirtualAsrWorker`), as the daemon's worker
 runs them on the device; the oracle releases the scenario's own words a fixed
 latency after each ends, to judge the state machine alone.
@@ -78,7 +79,8 @@ class AsrChoice:
 
 def recognition_for(choice: AsrChoice, oracle: OracleRecognizer) -> tuple[Recognition, str]:
     """The recognition a run uses and its name for every output ("oracle",
-    "pocketsphinx:en-us (spotter, decode cost profile, cpu x1)", ...)."""
+    "pocketsphinx:en-us (with spotter, with phrase judge, decode cost profile, cpu x1)",
+    ...)."""
     from bargein.asr.settings import AsrSettings
 
     choice = choice.resolved()
@@ -87,24 +89,30 @@ def recognition_for(choice: AsrChoice, oracle: OracleRecognizer) -> tuple[Recogn
     engines = _engines(choice.engine, choice.model)
     cost = DecodeCost(engines.name, choice.decode_cost, choice.cpu_scale)
     recognizers = [engines.main()] + ([engines.spotter()] if engines.spotter else [])
+    recognizers += [engines.judge()] if engines.judge else []
     spotter = "with spotter" if engines.spotter else "no spotter"
+    judge = ", with phrase judge" if engines.judge else ""
     worker = VirtualAsrWorker(recognizers, cost, queue_frames=AsrSettings().queue_frames)
-    return worker, f"{engines.name} ({spotter}, {cost.describe()})"
+    return worker, f"{engines.name} ({spotter}{judge}, {cost.describe()})"
 
 
 _ENGINES: dict[tuple[str, str], object] = {}
 
 
 def _engines(engine: str, model: str):  # noqa: ANN202 - bargein.asr.engines.Engines
-    """The engine's recognizer factories, built once per process (models load slowly)."""
+    """The engine's recognizer factories, built once per process (models load slowly);
+    the phrase judge listens for the configured language's phrase book."""
+    from bargein.agent.classifier import PhraseBook
     from bargein.asr.engines import build_recognizers
     from bargein.asr.settings import AsrSettings
     from bargein.device.config import load_config
 
     key = (engine, model)
     if key not in _ENGINES:
+        config = load_config()
         settings = AsrSettings(engine=engine, model=model)
-        _ENGINES[key] = build_recognizers(settings, load_config().events.state_dir)
+        phrases = PhraseBook.load(config.bargein.language).phrase_texts()
+        _ENGINES[key] = build_recognizers(settings, config.events.state_dir, phrases)
     return _ENGINES[key]
 
 

@@ -1,8 +1,9 @@
 """Real recognizers on the virtual clock, where decoding is not free.
 
 On the device, frames go to the ASR worker's bounded queue and the worker decodes
-them one after another (command spotter first, then the full decoder, as
-:class:`~bargein.asr.worker.AsrWorker` does). A result exists only once the decode
+them one after another (command spotter first, then the phrase judge, then the full
+decoder, as :class:`~bargein.asr.worker.AsrWorker` does: at an utterance's end the
+judge's Final is released before the full decoder's). A result exists only once the decode
 call that produced it has finished, and when decoding is slower than the audio the
 queue fills and frames are dropped.
 
@@ -14,7 +15,9 @@ still waiting is dropped. What a call costs is a :class:`DecodeCost`:
 - ``profile`` (the default): the engine's calibrated CPU cost per second of audio
   and per flush (:data:`PROFILES`, measured on this machine by
   ``bargein perf --only decode_cost``), so a run gives byte-identical results
-  whatever the machine's load;
+  whatever the machine's load. The phrase judge only buffers while audio comes and
+  decodes the whole utterance at its end, so its flush is charged in proportion to
+  the audio it decodes then (its ``pending_s``);
 - ``measured``: the thread CPU time each call really took (truer per call, but it
   varies from run to run with the machine's load, so runs are not repeatable).
 
@@ -31,8 +34,10 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
 from bargein.asr.engine import Recognizer
 from bargein.asr.results import Final, Partial
+from bargein.asr.worker import in_run_order
 from bargein.audio.frames import AudioFrame
 
 log = logging.getLogger(__name__)
@@ -45,23 +50,29 @@ class EngineProfile:
     """Calibrated CPU cost of one recognizer on this machine (x86-64, one core).
 
     ``rtf``: CPU seconds per second of audio decoded (accept calls);
-    ``flush_ms``: CPU milliseconds of ending or dropping an utterance (final result).
+    ``flush_ms``: CPU milliseconds of ending or dropping an utterance (final result);
+    ``flush_rtf``: CPU seconds per second of audio a flush decodes (the phrase judge,
+    which decodes the buffered utterance at its end).
     """
 
     rtf: float
     flush_ms: float
+    flush_rtf: float = 0.0
 
 
 PROFILES: dict[tuple[str, str], EngineProfile] = {
     ("pocketsphinx", "asr"): EngineProfile(rtf=0.28, flush_ms=11.0),
     ("pocketsphinx", "spotter"): EngineProfile(rtf=0.024, flush_ms=0.45),
+    ("pocketsphinx", "phrases"): EngineProfile(rtf=0.0, flush_ms=0.01, flush_rtf=0.047),
     ("vosk", "asr"): EngineProfile(rtf=0.31, flush_ms=50.0),
     ("vosk", "spotter"): EngineProfile(rtf=0.03, flush_ms=15.0),
 }
 """Keyed by (engine family, recognizer source): the middle of three runs of
 ``bargein perf --only decode_cost`` on this machine (2 shared x86-64 cores,
 2026-11-29; pocketsphinx's bundled en-us model, Vosk's Korean test model, which is
-larger than the small English model the device runs: the Vosk row overstates it)."""
+larger than the small English model the device runs: the Vosk row overstates it).
+The phrase judge's row (2026-11-29, same probe): its ``accept`` only copies the frame,
+its flush decodes the buffered utterance at 0.047 s per second buffered."""
 
 
 @dataclass(frozen=True)
@@ -87,12 +98,17 @@ class DecodeCost:
     def family(self) -> str:
         return self.engine.split(":", 1)[0]
 
-    def seconds(self, source: str, audio_s: float, measured_s: float) -> float:
-        """Virtual seconds one call takes: decoding ``audio_s`` of audio, or a flush (0 s)."""
+    def seconds(self, source: str, audio_s: float, measured_s: float,
+                flush_audio_s: float = 0.0) -> float:
+        """Virtual seconds one call takes: decoding ``audio_s`` of audio, or a flush
+        (``audio_s`` 0) that decodes ``flush_audio_s`` of buffered audio."""
         if self.mode == "measured":
             return measured_s * self.cpu_scale
         profile = PROFILES[(self.family, source)]
-        spent = audio_s * profile.rtf if audio_s > 0 else profile.flush_ms / 1000.0
+        if audio_s > 0:
+            spent = audio_s * profile.rtf
+        else:
+            spent = profile.flush_ms / 1000.0 + flush_audio_s * profile.flush_rtf
         return spent * self.cpu_scale
 
     def describe(self) -> str:
@@ -109,7 +125,7 @@ class VirtualAsrWorker:
 
     def __init__(self, recognizers: Sequence[Recognizer], cost: DecodeCost, *,
                  queue_frames: int = 200) -> None:
-        self.recognizers = sorted(recognizers, key=lambda r: r.source != "spotter")
+        self.recognizers = in_run_order(recognizers)
         self.cost = cost
         self.queue_frames = queue_frames
         self._free_at_s = 0.0
@@ -144,7 +160,7 @@ class VirtualAsrWorker:
         self._submit_frame(frame, frame.end_s)
 
     def end(self, t_seconds: float) -> None:
-        if not self._run(t_seconds, 0.0, lambda rec: rec.finish()):
+        if not self._run(t_seconds, 0.0, lambda rec: rec.finish(), flush=True):
             self.skipped_controls += 1
 
     def poll(self, now_s: float) -> list[Partial | Final]:
@@ -163,9 +179,11 @@ class VirtualAsrWorker:
             self.dropped_frames += 1
 
     def _run(self, now_s: float, audio_s: float,
-             call: Callable[[Recognizer], list[Partial | Final]]) -> bool:
+             call: Callable[[Recognizer], list[Partial | Final]], flush: bool = False) -> bool:
         """Queue one item at ``now_s`` and decode it when the worker gets to it; False if
-        the queue was full (the item is dropped, as the device's worker drops it)."""
+        the queue was full (the item is dropped, as the device's worker drops it).
+        A ``flush`` (an utterance's end) is also charged the audio a recognizer held
+        back to decode then (its ``pending_s``: the phrase judge's buffered utterance)."""
         while self._waiting and self._waiting[0] <= now_s:
             self._waiting.popleft()
         if len(self._waiting) >= self.queue_frames:
@@ -176,9 +194,11 @@ class VirtualAsrWorker:
             self.max_lag_s = max(self.max_lag_s, start_s - now_s)
         t_s = start_s
         for rec in self.recognizers:
+            pending_s = float(getattr(rec, "pending_s", 0.0)) if flush else 0.0
             cpu0 = time.thread_time()
             results = call(rec)
-            t_s += self.cost.seconds(rec.source, audio_s, time.thread_time() - cpu0)
+            t_s += self.cost.seconds(rec.source, audio_s, time.thread_time() - cpu0,
+                                     pending_s)
             for result in results:
                 heapq.heappush(self._released, (t_s, next(self._order), result))
         self.busy_s += t_s - start_s
