@@ -33,11 +33,11 @@ How it decodes (the design, and why; figures below):
    is right (backchannel, cancellation, correction, clarification, redirect
    prefix, resume: what the classifier makes of the text) on the calibration
    speech below, where about one verdict in ten came from a sound that held no
-   phrase. There, verdicts scored 0.7-0.9 were right 81 % of the time and those
-   above 0.9 96 %; on the held-out voices the same bands were right 61 % and 90 %
-   of the time (the score is optimistic for voices unlike the calibration ones).
-   The judge accepts the phrase when ``conf >= ACCEPT_CONF`` (0.85); below it the
-   Final's text is "".
+   phrase. There, verdicts scored 0.7-0.9 were right about 80 % of the time and
+   those above 0.9 about 95 %; on the held-out voices the same bands were right
+   about 60 % and 90 % of the time (the score is optimistic for voices unlike the
+   calibration ones). The judge accepts the phrase when ``conf >= ACCEPT_CONF``
+   (0.85); below it the Final's text is "".
 
 What was measured first, and dropped (``bargein perf --only phrase_judge`` and the
 calibration speech: espeak-ng en-us, en-us+f2, en-gb-x-rp for fitting; en-us+m3,
@@ -66,22 +66,24 @@ when the classifier gives the named text the phrase's category):
 ==========================================  =====  ========
 in-pack phrase named exactly                0.63   0.41
 in-pack category right                      0.66   0.44
-  clean                                     0.72   0.49
-  mixed (echo residue, room noise)          0.60   0.38
-  backchannel                               0.53   0.41
-  cancellation                              0.73   0.45
-  correction                                0.68   0.33
-  clarification                             0.70   0.48
-  redirect prefix                           0.66   0.42
-  resume                                    0.87   0.64
-in-pack accepted with a wrong category      0.023  0.047
-prefixed sentence, category right           0.13   0.13
-false accepts: short sentences (1-3 words)  0.075  0.087
+  clean                                     0.72   0.50
+  mixed (echo residue, room noise)          0.60   0.39
+  backchannel                               0.53   0.43
+  cancellation                              0.72   0.45
+  correction                                0.67   0.32
+  clarification                             0.69   0.47
+  redirect prefix                           0.68   0.43
+  resume                                    0.87   0.67
+in-pack accepted with a wrong category      0.025  0.051
+prefixed sentence, category right           0.14   0.13
+prefixed sentence, wrong category           0.04   0.07
+false accepts: short sentences (1-3 words)  0.083  0.069
 false accepts: long sentences               0.0    0.0
 false accepts: recorded speech              0.016  0.016
 false accepts: noises (clean and mixed)     0.068  0.091
 false accepts: echo residue alone           0.0    0.0
 false accepts: television speech            0.0    0.0
+CPU s per s of audio judged (finish)        0.075  0.071
 ==========================================  =====  ========
 
 The held-out voices are harder for the en-us acoustic model: whatever the score,
@@ -90,12 +92,12 @@ time, en-us+f4's and en-us+m3's 55 % and 68 %, the calibration voices' 66-79 %.
 The false accepts are plausible confusions ("coffee" -> "got it", "in the garden"
 -> "pardon") and noises whose trimmed span is mostly echo residue (the appliance's
 own words decoded: "actually"). A prefixed sentence ("never mind the weather") is
-named by its opening phrase with the right category about half the time (0.50 / 0.44
-whatever the score), but the words after it keep most of those scores under the
-threshold.
+named by its opening phrase with the right category about half the time (0.50 /
+0.44 whatever the score), but the words after it keep most of those scores under
+the threshold.
 
-CPU: the decode costs about 0.07 s per second of audio judged here
-(``phrase_judge_*_rtf``; a Raspberry Pi 4 core is about 4x slower), all of it at
+CPU: the decode costs about 0.07 s per second of audio judged here (the last
+row; a Raspberry Pi 4 core is about 4x slower), all of it at
 the utterance's end, before the main recognizer's Final (the worker runs spotter,
 judge, main in that order); ``accept`` only copies the frame. Building the judge
 (dictionary and language model) takes about 0.2 s.
@@ -179,7 +181,7 @@ started heard haven't couple minutes hi set reason question system together car 
 women war hope states hey stop happened thank guys coming sort small won't fun hear
 york under let's quite during agree free wow buy close past food top hours anyone
 you've saw side news kinda myself cool mind thinking company deal whether comes happen
-interesting looks gets later taking young parents phone ask stay shit matter please
+interesting looks gets later taking young parents phone ask stay matter please
 we've united especially power health area american rather move open usually goes line
 fifteen sense using men wait story means couldn't however somebody fine leave become
 playing lost level water living full often t head funny yourself instead group college
@@ -187,11 +189,11 @@ zero happy president easy ones others knew post month seem hit supposed age need
 experience v asked computer support turn outside issue 'em eat given movie likely hand
 aren't white possible face market
 """.split()
-"""The 500 most probable words of pocketsphinx's bundled en-us language model: what the
-judge's decoder may hear instead of a phrase (phrase words among them are left out)."""
+"""The 500 most probable words of pocketsphinx's bundled en-us language model (less one
+profanity): what the judge's decoder may hear instead of a phrase (phrase words among
+them are left out)."""
 
 _FRAME_SAMPLES = CAPTURE_RATE_HZ // 100
-_FRAMES_PER_S = 100
 
 
 @dataclass(frozen=True)

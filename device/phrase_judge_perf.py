@@ -347,7 +347,8 @@ def _setup() -> tuple[list[str], Callable[[str], str], PhraseJudge]:
     return phrases, category, judge
 
 
-def run(voices: Sequence[str], seed: int, step: int = 1) -> tuple[list[Judged], Callable[[str], str]]:
+def run(voices: Sequence[str], seed: int,
+        step: int = 1) -> tuple[list[Judged], Callable[[str], str]]:
     """Build the items for ``voices`` (deterministically from ``seed``) and judge them."""
     phrases, category, judge = _setup()
     room = Room(seed)
