@@ -30,7 +30,8 @@ class Recognizer(Protocol):
     """
 
     source: str
-    """``"asr"`` (the full decoder) or ``"spotter"`` (the command spotter)."""
+    """``"asr"`` (the full decoder), ``"spotter"`` (the command spotter) or ``"phrases"``
+    (the phrase judge, which emits one Final per utterance)."""
 
     @property
     def t_seconds(self) -> float:
