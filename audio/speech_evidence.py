@@ -104,11 +104,13 @@ class SpeechEvidence:
         self._history: deque[tuple[float, float, bool]] = deque()  # (t, dBFS, voiced)
         self._span_frames: list[tuple[float, float, bool]] = []
         self._last_span: list[tuple[float, float, bool]] = []
+        self._span_background: float | None = None
 
     def begin(self, onset_s: float, earlier: list[AudioFrame]) -> None:
         """A span starts at ``onset_s``; ``earlier`` frames (the VAD's lead) belong to it."""
         self._span_start_s = onset_s
         self._voiced_ms, self._levels, self._span_frames = 0.0, [], []
+        self._span_background = self._background_level()  # fixed for the span: once here
         self._span_t_s = onset_s
         for frame in earlier:
             if frame.end_s > onset_s:
@@ -144,7 +146,7 @@ class SpeechEvidence:
             duration_ms=max(0.0, self._span_t_s - start) * 1000.0,
             voiced_ms=self._voiced_ms,
             level_dbfs=level,
-            background_dbfs=self._background_level(),
+            background_dbfs=self._span_background,
         )
 
     @staticmethod

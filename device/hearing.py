@@ -76,12 +76,11 @@ class Hearing:
 
     def in_span(self, words: Sequence[Word]) -> list[Word]:
         """The words that belong to this stretch (see the module docstring)."""
-        kept = [
+        return [
             w for w in words
             if w.end_s > self.onset_s + PAST_MARGIN_S
             and (self.end_s is None or w.start_s < self.end_s)
         ]
-        return kept
 
     def _tokens(self, words: Sequence[Word], normalise: Normalise) -> Tokens:
         words = self.in_span(words)
