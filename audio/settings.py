@@ -1,4 +1,4 @@
-"""Config tables owned by the audio path: ``[audio]``, ``[vad]`` and ``[echo]``."""
+"""Config tables owned by the audio path: ``[audio]``, ``[vad]``, ``[echo]`` and ``[wake]``."""
 
 from __future__ import annotations
 
@@ -161,4 +161,39 @@ class EchoSettings:
         unit="dB",
         min=0.0,
         max=30.0,
+    )
+
+
+@dataclass(frozen=True)
+class WakeSettings:
+    """The wake word: a microWakeWord model run on the echo-cancelled mic, 10 ms at a time."""
+
+    model: str = setting(
+        "alexa",
+        "Wake word model: a model bundled with pymicro-wakeword (okay_nabu, hey_jarvis, "
+        "alexa, hey_mycroft) or the path of a .tflite trained with microWakeWord, its .json "
+        "beside it (see the README on licences and how to pick one)",
+    )
+    probability_cutoff: float = setting(
+        0.0,
+        "Mean probability over the sliding window above which the wake word counts as "
+        "heard; 0 = the model's own cutoff from its .json",
+        min=0.0,
+        max=0.999,
+    )
+    sliding_window_size: int = setting(
+        0,
+        "Model outputs (one per 30 ms) averaged before the cutoff is applied; "
+        "0 = the model's own size from its .json",
+        unit="outputs",
+        min=0,
+        max=50,
+    )
+    refractory_ms: int = setting(
+        2000,
+        "After a detection, the wake word is not reported again for this long, so one "
+        "utterance triggers once",
+        unit="ms",
+        min=300,
+        max=10000,
     )

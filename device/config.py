@@ -17,7 +17,7 @@ from typing import Any
 
 from bargein.agent.settings import AgentSettings
 from bargein.asr.settings import AsrSettings
-from bargein.audio.settings import AudioSettings, EchoSettings, VadSettings
+from bargein.audio.settings import AudioSettings, EchoSettings, VadSettings, WakeSettings
 from bargein.device.appliance_settings import BargeinSettings, ButtonSettings, EventsSettings
 from bargein.device.errors import ConfigError
 from bargein.tts.settings import TtsSettings
@@ -33,6 +33,7 @@ class Config:
     audio: AudioSettings = field(default_factory=AudioSettings)
     vad: VadSettings = field(default_factory=VadSettings)
     echo: EchoSettings = field(default_factory=EchoSettings)
+    wake: WakeSettings = field(default_factory=WakeSettings)
     asr: AsrSettings = field(default_factory=AsrSettings)
     tts: TtsSettings = field(default_factory=TtsSettings)
     bargein: BargeinSettings = field(default_factory=BargeinSettings)
