@@ -36,8 +36,10 @@ How it decodes (the design, and why; figures below):
    phrase. There, verdicts scored 0.7-0.9 were right about 80 % of the time and
    those above 0.9 about 95 %; on the held-out voices the same bands were right
    about 60 % and 90 % of the time (the score is optimistic for voices unlike the
-   calibration ones). The judge accepts the phrase when ``conf >= ACCEPT_CONF``
-   (0.85); below it the Final's text is "".
+   calibration ones). A verdict at ``conf >= ACCEPT_CONF`` (0.85) decides on its own;
+   one from ``REPORT_CONF`` (0.5) up is reported too, and the barge-in machine takes it
+   only where the open decode heard the same sounds (``bargein.asr.pronunciation``:
+   "top" for "stop", "dwight" for "quiet"); below it the Final's text is "".
 
 What was measured first, and dropped (``bargein perf --only phrase_judge`` and the
 calibration speech: espeak-ng en-us, en-us+f2, en-gb-x-rp for fitting; en-us+m3,
@@ -132,7 +134,11 @@ SOURCE = "phrases"
 MAX_S = 2.0
 """Longest utterance judged: longer ones are not short commands (their Final says "")."""
 ACCEPT_CONF = 0.85
-"""The judge names a phrase when its ``conf`` reaches this (see the module docstring)."""
+"""A verdict this sure decides on its own (see the module docstring); the barge-in
+machine's ``judge_accept_conf`` defaults to it."""
+REPORT_CONF = 0.5
+"""Verdicts from this score up are reported, scored, for the machine to weigh against
+the open decode (``judge_agree_conf``); below it the Final says ""."""
 WEIGHTS = (1.582, 1.123, 0.715, 0.669, -0.371, -0.717, 1.041)
 """Logistic weights: bias, then one per :func:`verdict_features` entry (fitted by
 ``python -m bargein.device.phrase_judge_perf --calibrate``)."""
@@ -283,8 +289,9 @@ class PhraseJudge:
     utterance and judges it at :meth:`finish`; not thread-safe.
 
     ``finish`` returns one :class:`Final` per utterance (none when no audio came since
-    the last reset or finish): its text is the accepted phrase or "" (nothing accepted,
-    or the utterance was longer than ``max_s``, then not decoded at all); its words
+    the last reset or finish): its text is the phrase judged, scored at least
+    ``report_conf``, or "" (no phrase that sure, or the utterance was longer than
+    ``max_s``, then not decoded at all); its words
     carry capture-clock times and ``conf``, the judge's calibrated score, the same for
     every word of the phrase.
     """
@@ -292,13 +299,13 @@ class PhraseJudge:
     source = SOURCE
 
     def __init__(self, decoder: pocketsphinx.Decoder, phrases: Sequence[str], *,
-                 max_s: float = MAX_S, accept_conf: float = ACCEPT_CONF,
+                 max_s: float = MAX_S, report_conf: float = REPORT_CONF,
                  weights: Sequence[float] = WEIGHTS, start_t_seconds: float = 0.0) -> None:
         self._decoder = decoder
         self._frame_rate_hz = int(decoder.config["frate"])
         self.phrases = frozenset(phrases)
         self.max_s = max_s
-        self.accept_conf = accept_conf
+        self.report_conf = report_conf
         self.weights = tuple(weights)
         self._clock = StreamClock(CAPTURE_RATE_HZ)
         self._clock.restart_at(start_t_seconds)
@@ -345,7 +352,7 @@ class PhraseJudge:
             return [Final("", (), self.t_seconds, SOURCE)]
         verdict = self.judge(pcm)
         self.last_verdict = verdict
-        if not verdict.text or verdict.conf < self.accept_conf:
+        if not verdict.text or verdict.conf < self.report_conf:
             return [Final("", (), self.t_seconds, SOURCE)]
         words = tuple(Word(w.text, self._clock.to_capture(start_fed_s + w.start_s),
                            self._clock.to_capture(start_fed_s + w.end_s), w.conf)

@@ -48,6 +48,17 @@ class BargeinSettings:
         "(pocketsphinx: lattice posterior; Vosk: its conf); below it the word is a guess",
         min=0.0, max=1.0,
     )
+    judge_accept_conf: float = setting(
+        0.85, "The phrase judge's verdict on a short utterance decides its type on its own at "
+        "this score (calibrated: right about 9 times in 10 there; bargein perf --only "
+        "phrase_judge)",
+        min=0.0, max=1.0,
+    )
+    judge_agree_conf: float = setting(
+        0.5, "A less sure verdict of the phrase judge counts when the open decode heard the "
+        "same sounds in other words ('top' for 'stop'); below this score it never counts",
+        min=0.0, max=1.0,
+    )
     min_voiced_ms: int = setting(
         90, "Voiced sound (a pitch, as vowels have) a stretch needs before its words can stop "
         "the voice; coughs, claps and knocks have less, whatever words are found in them",

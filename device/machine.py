@@ -28,6 +28,7 @@ from enum import Enum
 
 from bargein.agent.classifier import UNDECIDED, Decision, InterruptionClassifier
 from bargein.agent.interruption import CUT_TYPES, InterruptionType
+from bargein.asr.pronunciation import pronunciations_for
 from bargein.asr.results import Word
 from bargein.audio.speech_evidence import SpanEvidence
 from bargein.device.appliance_settings import BargeinSettings
@@ -366,6 +367,7 @@ class BargeinMachine:
     def __init__(self, settings: BargeinSettings, classifier: InterruptionClassifier) -> None:
         self.settings = settings
         self.classifier = classifier
+        self._pronunciations = pronunciations_for(settings.language)
         self.state = State.IDLE
         self.muted = False
         self.remainder: tuple[str, ...] = ()
@@ -521,8 +523,9 @@ class BargeinMachine:
         where the final's posteriors were low; the phrase judge's verdict where the
         open decode heard nothing confident, agrees, or heard only a few unclassified
         words (it hears short phrases better); a command the spotter heard where the open
-        decode heard nothing confident. Unclassified words make a redirect only with
-        enough voiced sound behind them, confident or not: a person taking the floor.
+        decode heard nothing confident. Otherwise a person taking the floor (enough voiced
+        sound) has the type of everything the open decode heard, confident or not, where
+        that is a cut (unclassified words: a redirect); less voice is noise.
         """
         hearing, c = barge.hearing, self.classifier
         if not self._addressed(hearing):
@@ -533,7 +536,7 @@ class BargeinMachine:
         if kind is InterruptionType.NOISE and held in CUT_TYPES - {InterruptionType.REDIRECT}:
             kind = held
         judged = hearing.judged
-        judged_kind = c.classify_tokens(judged.tokens) if judged and judged.tokens else None
+        judged_kind = c.classify_tokens(judged.tokens) if self._judged_counts(hearing) else None
         if judged_kind is not None and judged_kind is not InterruptionType.NOISE:
             if kind in (InterruptionType.NOISE, judged_kind):
                 return judged_kind
@@ -549,9 +552,21 @@ class BargeinMachine:
                     return spotted_kind
         if kind in (InterruptionType.NOISE, InterruptionType.REDIRECT):
             taking_the_floor = self._voiced_enough_for_redirect(hearing) and \
-                heard_all is InterruptionType.REDIRECT
-            return InterruptionType.REDIRECT if taking_the_floor else InterruptionType.NOISE
+                heard_all in CUT_TYPES
+            return heard_all if taking_the_floor else InterruptionType.NOISE
         return kind
+
+    def _judged_counts(self, hearing: Hearing) -> bool:
+        """Whether the phrase judge's verdict is evidence: sure enough on its own, or less
+        sure and the open decode heard the same sounds in other words."""
+        judged, s = hearing.judged, self.settings
+        if judged is None or not judged.tokens or judged.conf < s.judge_agree_conf:
+            return False
+        if judged.conf >= s.judge_accept_conf:
+            return True
+        heard = hearing.final_all or hearing.hypothesis
+        return self._pronunciations is not None and bool(heard) and \
+            self._pronunciations.sounds_alike(judged.tokens, heard)
 
     def _maybe_cut(self, t_seconds: float, actions: list[Action]) -> None:
         barge = self._barge

@@ -24,7 +24,9 @@ What the pipeline perceived and decided:
                  background_dbfs: what the span's sound said (bargein.audio.speech_evidence).
   partial        *text: a growing hypothesis arrived at t_s. source ("asr" or "spotter"),
                  words ([text, start_s, end_s, conf] each, capture clock).
-  final          *text: the settled transcript arrived at t_s. words (as for partial).
+  final          *text: the settled transcript arrived at t_s. source ("asr", "spotter" or
+                 "phrases": the phrase judge's verdict, its words scored), words (as for
+                 partial).
   decision       *type (an InterruptionType value): the machine classified the current
                  utterance (provisional until its record is written). reason.
   state          *state: the machine entered this state (idle, listening, thinking,

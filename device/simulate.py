@@ -156,7 +156,7 @@ class SimObserver:
             self.writer.write("partial", event.t_seconds, text=event.text, source=event.source,
                               words=_word_fields(event.words))
         elif isinstance(event, m.FinalTranscript) and event.t_seconds > 0:
-            self.writer.write("final", event.t_seconds, text=event.text,
+            self.writer.write("final", event.t_seconds, text=event.text, source=event.source,
                               words=_word_fields(event.words))
 
     def action(self, action: m.Action, t: float) -> None:

@@ -165,11 +165,49 @@ def test_the_phrase_judge_settles_a_short_utterance_the_open_decode_misheard(cla
     onset = start(room)
     room.feed(SpeechEnded(onset + 0.4, room.at(0.3)))
     room.feed(FinalTranscript("okay", room.at(0.02), source="phrases",
-                              words=words(("okay", onset, onset + 0.4, 0.8))))
+                              words=words(("okay", onset, onset + 0.4, 0.9))))
     out = room.feed(FinalTranscript("look you", room.at(0.01), words=words(
         ("look", onset, onset + 0.2, 0.86), ("you", onset + 0.2, onset + 0.4, 0.84))))
     assert Cut not in kinds(out)
     assert final_type(room) is InterruptionType.BACKCHANNEL
+
+
+def judge_then_decode(room, judged: tuple[str, float], heard: str) -> list:
+    """A short utterance: the judge's verdict, then the open decode's final (sure words)."""
+    onset = start(room)
+    room.feed(SpeechEnded(onset + 0.4, room.at(0.3)))
+    phrase, conf = judged
+    room.feed(FinalTranscript(phrase, room.at(0.02), source="phrases", words=words(
+        *[(w, onset, onset + 0.4, conf) for w in phrase.split()])))
+    return room.feed(FinalTranscript(heard, room.at(0.01), words=words(
+        *[(w, onset, onset + 0.4, 0.5) for w in heard.split()])))
+
+
+def test_a_less_sure_verdict_counts_where_the_open_decode_heard_the_same_sounds(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    out = judge_then_decode(room, ("stop it", 0.69), "top")
+    assert Cut in kinds(out), "'top' is 'stop it' misspelt: two ears agree"
+    assert final_type(room) is InterruptionType.CANCELLATION
+
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    out = judge_then_decode(room, ("quiet", 0.77), "dwight")
+    assert Cut in kinds(out)
+    assert final_type(room) is InterruptionType.CANCELLATION
+
+
+def test_a_less_sure_verdict_the_open_decode_does_not_echo_is_not_evidence(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    out = judge_then_decode(room, ("okay stop", 0.7), "okay")
+    assert Cut not in kinds(out), "'okay' heard does not confirm 'okay stop'"
+    assert final_type(room) is InterruptionType.BACKCHANNEL
+
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    out = judge_then_decode(room, ("stop it", 0.4), "top")
+    assert Cut not in kinds(out), "below judge_agree_conf a verdict never counts"
 
 
 def test_hearing_keeps_only_the_words_of_its_stretch():
@@ -205,3 +243,24 @@ def test_the_spans_of_one_stretch_add_their_voicing(classifier):
         ("front", onset, onset + 0.5, 0.9), ("left", onset + 0.8, onset + 1.3, 0.9))))
     assert Cut in kinds(out), "two words over 600 ms of voice: someone taking the floor"
     assert final_type(room) is InterruptionType.REDIRECT
+
+
+def test_a_person_taking_the_floor_in_unsure_words_is_not_resumed_over(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room, sound(duration_ms=1700.0, voiced_ms=1100.0))
+    room.feed(SpeechEnded(onset + 1.7, room.at(1.7)))
+    out = room.feed(FinalTranscript("not meant to be honest", room.at(0.1), words=words(
+        ("not", onset, onset + 0.25, 0.26), ("meant", onset + 0.25, onset + 0.5, 0.05),
+        ("to", onset + 0.5, onset + 0.6, 0.02), ("be", onset + 0.7, onset + 0.9, 0.75),
+        ("honest", onset + 0.9, onset + 1.4, 0.77))))
+    assert Cut in kinds(out), "1.1 s of close voice: someone has taken the floor"
+    assert final_type(room) is InterruptionType.CORRECTION, "it opens like a correction"
+
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room, sound(duration_ms=500.0, voiced_ms=200.0))
+    room.feed(SpeechEnded(onset + 0.5, room.at(0.3)))
+    out = room.feed(FinalTranscript("not meant", room.at(0.1), words=words(
+        ("not", onset, onset + 0.25, 0.26), ("meant", onset + 0.25, onset + 0.5, 0.05))))
+    assert Cut not in kinds(out), "unsure words and little voice: not enough to stop for"
