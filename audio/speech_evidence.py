@@ -37,6 +37,9 @@ VOICED_PERIODICITY = 0.45
 synthetic speech sit at 0.6-0.95; coughs, claps, knocks, keys and room noise below 0.35."""
 MIN_VOICED_DBFS = -60.0
 """Frames quieter than this are never voiced (periodicity of near-silence means nothing)."""
+SAME_ONSET_S = 0.1
+"""A stretch's onset (the machine's) and its span's start (here) differ by the VAD's
+lead at most."""
 BACKGROUND_WINDOW_S = 8.0
 BACKGROUND_MIN_HISTORY_S = 4.0
 BACKGROUND_MIN_SHARE = 0.3
@@ -105,10 +108,12 @@ class SpeechEvidence:
         self._span_frames: list[tuple[float, float, bool]] = []
         self._last_span: list[tuple[float, float, bool]] = []
         self._span_background: float | None = None
+        self._current_is_background = False
 
     def begin(self, onset_s: float, earlier: list[AudioFrame]) -> None:
         """A span starts at ``onset_s``; ``earlier`` frames (the VAD's lead) belong to it."""
         self._span_start_s = onset_s
+        self._current_is_background = False
         self._voiced_ms, self._levels, self._span_frames = 0.0, [], []
         self._span_background = self._background_level()  # fixed for the span: once here
         self._span_t_s = onset_s
@@ -119,13 +124,26 @@ class SpeechEvidence:
     def end(self) -> None:
         if self._span_start_s is not None:
             self._last_span = self._span_frames
+            if self._current_is_background:
+                self._join_background(self._last_span)
         self._span_start_s = None
+        self._current_is_background = False
 
-    def last_span_was_background(self) -> None:
-        """The span that just ended was judged background (a television, people across the
-        room): its sound joins the room's background, so the next one is heard against it."""
-        if self._last_span:
-            self._history = deque(sorted([*self._history, *self._last_span]))
+    def stretch_was_background(self, onset_s: float) -> None:
+        """The stretch of speech that began at ``onset_s`` was judged background (a
+        television, people across the room): its sound joins the room's background, so
+        the next one is heard against it. The judgement can come before the VAD ends
+        its span (the final transcript is in while the hangover runs): then the span in
+        progress is the one; otherwise the span that ended last."""
+        start = self._span_start_s
+        if start is not None and start <= onset_s + SAME_ONSET_S:
+            self._current_is_background = True
+        else:
+            self._join_background(self._last_span)
+
+    def _join_background(self, frames: list[tuple[float, float, bool]]) -> None:
+        if frames:
+            self._history = deque(sorted([*self._history, *frames]))
             self._last_span = []
 
     def observe(self, frame: AudioFrame) -> None:

@@ -68,6 +68,13 @@ class BargeinSettings:
         450, "Voiced sound unclassified words need before they make a redirect",
         unit="ms", min=0, max=5000,
     )
+    redirect_min_dbfs: float = setting(
+        -27.0, "Speech without a command in it takes the floor (a redirect) only this loud at "
+        "the mic: someone talking to the appliance from where it hears them; two people "
+        "talking to each other across the room are quieter (a command word is addressed "
+        "from min_speech_dbfs up)",
+        unit="dBFS", min=-90.0, max=0.0,
+    )
     min_speech_dbfs: float = setting(
         -32.0, "Speech quieter than this at the mic (after echo cancellation) is background: "
         "a television or people across the room; someone talking to the appliance is louder",

@@ -489,8 +489,12 @@ class BargeinMachine:
         return background is None or sound.level_dbfs >= background + s.over_background_db
 
     def _voiced_enough_for_redirect(self, hearing: Hearing) -> bool:
-        sound = hearing.sound
-        return sound is None or sound.voiced_ms >= self.settings.redirect_min_voiced_ms
+        """Enough close voice for words without a command in them to take the floor."""
+        sound, s = hearing.sound, self.settings
+        if sound is None:
+            return True
+        close = sound.level_dbfs is not None and sound.level_dbfs >= s.redirect_min_dbfs
+        return close and sound.voiced_ms >= s.redirect_min_voiced_ms
 
     def _decide(self, t_seconds: float) -> Decision:
         """The decision while the person still talks, on stable evidence only.

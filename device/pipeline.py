@@ -530,8 +530,9 @@ class Pipeline:
                 conv.add_user(action.user_text)
             self.agents.start(action.reply_id, now)
         elif isinstance(action, m.LogInterruption):
-            if action.record.type is InterruptionType.NOISE and not self._in_speech:
-                self.acoustics.last_span_was_background()
+            record = action.record
+            if record.type is InterruptionType.NOISE:
+                self.acoustics.stretch_was_background(record.monotonic_s - record.speech_ms / 1000.0)
             self.interruptions.append(action.record)
             if self.on_interruption is not None:
                 self.on_interruption(action.record)

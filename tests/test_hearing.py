@@ -264,3 +264,16 @@ def test_a_person_taking_the_floor_in_unsure_words_is_not_resumed_over(classifie
     out = room.feed(FinalTranscript("not meant", room.at(0.1), words=words(
         ("not", onset, onset + 0.25, 0.26), ("meant", onset + 0.25, onset + 0.5, 0.05))))
     assert Cut not in kinds(out), "unsure words and little voice: not enough to stop for"
+
+
+def test_words_without_a_command_take_the_floor_only_from_close_by(classifier):
+    said = "we laugh less heartily so we have still that resource"
+    for level_dbfs, cuts in ((-29.0, False), (-22.0, True)):
+        room = speaking_room(classifier)
+        room.play_to(1.0)
+        onset = start(room, sound(duration_ms=2500.0, voiced_ms=1800.0, level_dbfs=level_dbfs))
+        room.feed(SpeechEnded(onset + 2.5, room.at(2.5)))
+        out = room.feed(FinalTranscript(said, room.at(0.1), words=words(
+            *[(w, onset + 0.2 * i, onset + 0.2 * i + 0.2, 0.9) for i, w in enumerate(said.split())])))
+        assert (Cut in kinds(out)) is cuts, level_dbfs
+    assert final_type(room) is InterruptionType.REDIRECT

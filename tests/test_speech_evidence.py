@@ -91,7 +91,32 @@ def test_a_span_judged_background_joins_the_background(tmp_path):
     for frame in reading:
         evidence.observe(frame)
     evidence.end()
-    evidence.last_span_was_background()
+    evidence.stretch_was_background(0.0)
     evidence.begin(t + 1.0, [])
     background = evidence.span().background_dbfs
     assert background is not None and -46 < background < -36
+
+
+def test_a_span_judged_background_before_it_ends_joins_the_background(tmp_path):
+    reading = frames(espeak_wav("it was the best of times, it was the worst of times, it was "
+                                "the age of wisdom", tmp_path / "r.wav"), 0.0, level_dbfs=-36.0)
+    evidence = SpeechEvidence()
+    evidence.begin(0.0, [])
+    for frame in reading:
+        evidence.observe(frame)
+    evidence.stretch_was_background(0.0)  # its final came while the VAD's hangover ran
+    evidence.end()
+    evidence.begin(reading[-1].end_s + 1.0, [])
+    background = evidence.span().background_dbfs
+    assert background is not None and -46 < background < -36
+
+    later = SpeechEvidence()  # judged when the next span had begun: the earlier one joins
+    later.begin(0.0, [])
+    for frame in reading:
+        later.observe(frame)
+    later.end()
+    later.begin(reading[-1].end_s + 0.5, [])
+    later.stretch_was_background(0.0)
+    later.end()
+    later.begin(reading[-1].end_s + 1.5, [])
+    assert later.span().background_dbfs is not None
