@@ -209,7 +209,8 @@ def _check_loads(lib: ctypes.CDLL, model: WakeModel) -> None:
                                     f"TensorFlow Lite; {fix}")
         tensor_in = lib.TfLiteInterpreterGetInputTensor(interpreter, 0)
         tensor_out = lib.TfLiteInterpreterGetOutputTensor(interpreter, 0)
-        dims = [lib.TfLiteTensorDim(tensor_in, i) for i in range(lib.TfLiteTensorNumDims(tensor_in))]
+        rank = lib.TfLiteTensorNumDims(tensor_in)
+        dims = [lib.TfLiteTensorDim(tensor_in, i) for i in range(rank)]
         types = (lib.TfLiteTensorType(tensor_in), lib.TfLiteTensorType(tensor_out))
         if (len(dims) != 3 or dims[0] != 1 or dims[1] < 1 or dims[2] != FEATURES_PER_BLOCK
                 or any(t not in _QUANT_TYPES for t in types)

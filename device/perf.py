@@ -18,6 +18,7 @@ PERF_MODULES = (
     "bargein.audio.capture_perf",
     "bargein.audio.vad_perf",
     "bargein.audio.echo_perf",
+    "bargein.audio.wake_word_perf",
     "bargein.asr.perf",
     "bargein.asr.pocketsphinx_perf",
     "bargein.device.asr_warmup_perf",

@@ -4,8 +4,9 @@ Each check gives ok, WARN (runs, but something is off) or FAIL (``bargein run`` 
 not start, or could not do its job), with the fix. The exit status is 1 when any
 check fails. Checks: config, microphone and speaker (opened for real: rate and
 channels), the recognizer's model (Vosk or pocketsphinx, loaded for real), the Piper
-voice, GPIO, the event-log directory, the agent (a one-token probe when an LLM is
-configured) and the systemd service.
+voice, the wake word model (loaded and run on a second of silence), GPIO, the
+event-log directory, the agent (a one-token probe when an LLM is configured) and the
+systemd service.
 """
 
 from __future__ import annotations
@@ -209,6 +210,43 @@ def check_voice(config: Config) -> Check:
                  f"{voice.rate_hz} Hz, loads in {time.monotonic() - started_s:.1f} s")
 
 
+def check_wake_model(config: Config) -> Check:
+    """The ``[wake]`` model loads in pymicro-wakeword's interpreter and runs."""
+    started_s = time.monotonic()
+    try:
+        import numpy as np
+
+        from bargein.audio.frames import AudioFrame
+        from bargein.audio.wake_word import WakeWordDetector
+    except ImportError as exc:
+        return Check("wake word", FAIL, f"pymicro-wakeword is not installed ({exc})",
+                     "pip install 'pymicro-wakeword>=2.5,<2.6'")
+    try:
+        detector = WakeWordDetector(config.wake)
+    except BargeinError as exc:
+        what, fix = _what_and_fix(str(exc), "set [wake] model to alexa, hey_jarvis, "
+                                  "hey_mycroft or okay_nabu")
+        return Check("wake word", FAIL, what, fix)
+    try:
+        load_s = time.monotonic() - started_s
+        silence = np.zeros(480, dtype=np.int16)
+        started_s = time.perf_counter()
+        fired = sum(detector.process(AudioFrame(silence, i * 0.03)) is not None
+                    for i in range(34))
+        us_per_block = (time.perf_counter() - started_s) / (34 * 3) * 1e6
+        detail = detector.describe()
+    except BargeinError as exc:
+        what, fix = _what_and_fix(str(exc), "use a bundled model in [wake] model")
+        return Check("wake word", FAIL, what, fix)
+    finally:
+        detector.close()
+    if fired:
+        return Check("wake word", WARN, f"{detail}: fired on silence",
+                     "raise [wake] probability_cutoff, or retrain the model")
+    return Check("wake word", OK, f"{detail}; loads in {load_s:.2f} s, "
+                 f"{us_per_block:.0f} us per 10 ms")
+
+
 def check_gpio(config: Config) -> Check:
     button = config.button
     if not button.enabled and button.led_pin < 0:
@@ -284,6 +322,7 @@ def run_checks(config_path: str | None) -> list[Check]:
         lambda: check_sound(config, service_active),
         lambda: check_asr_model(config),
         lambda: check_voice(config),
+        lambda: check_wake_model(config),
         lambda: check_gpio(config),
         lambda: check_state_dir(config),
         lambda: check_agent(config),
