@@ -124,7 +124,7 @@ from bargein.asr.engine import AsrEvent, check_frame
 from bargein.asr.pocketsphinx_engine import decoder_for, is_filler, spoken_word
 from bargein.asr.pocketsphinx_model import PocketsphinxModel, bundled_model
 from bargein.asr.pocketsphinx_spotter import dictionary_entries
-from bargein.asr.results import Final, Word
+from bargein.asr.results import Final, Partial, Word
 from bargein.asr.stream_clock import StreamClock
 from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 
@@ -136,6 +136,11 @@ MAX_S = 2.0
 ACCEPT_CONF = 0.85
 """A verdict this sure decides on its own (see the module docstring); the barge-in
 machine's ``judge_accept_conf`` defaults to it."""
+INTERIM_FROM_S = 0.3
+"""The judge first decodes an utterance still in progress once this much of it is in."""
+INTERIM_EVERY_S = 0.25
+"""Then again every this much audio, until ``max_s``: "cancel" is judged while "that"
+is still being said, rather than after the VAD's hangover."""
 REPORT_CONF = 0.5
 """Verdicts from this score up are reported, scored, for the machine to weigh against
 the open decode (``judge_agree_conf``); below it the Final says ""."""
@@ -300,18 +305,23 @@ class PhraseJudge:
 
     def __init__(self, decoder: pocketsphinx.Decoder, phrases: Sequence[str], *,
                  max_s: float = MAX_S, report_conf: float = REPORT_CONF,
-                 weights: Sequence[float] = WEIGHTS, start_t_seconds: float = 0.0) -> None:
+                 weights: Sequence[float] = WEIGHTS, start_t_seconds: float = 0.0,
+                 interim: bool = True) -> None:
         self._decoder = decoder
         self._frame_rate_hz = int(decoder.config["frate"])
         self.phrases = frozenset(phrases)
         self.max_s = max_s
         self.report_conf = report_conf
         self.weights = tuple(weights)
+        self.interim = interim
         self._clock = StreamClock(CAPTURE_RATE_HZ)
         self._clock.restart_at(start_t_seconds)
         self._chunks: list[np.ndarray] = []
         self._samples = 0
         self._start_fed_s = 0.0
+        self._next_interim = int(INTERIM_FROM_S * CAPTURE_RATE_HZ)
+        self.decoded_s = 0.0
+        """Seconds of audio the last call decoded (what it cost: 0 for most frames)."""
         self.last_verdict: Verdict | None = None
         """The last utterance's verdict, threshold not applied (None if not decoded)."""
 
@@ -327,17 +337,28 @@ class PhraseJudge:
         return seconds if seconds <= self.max_s else 0.0
 
     def accept(self, frame: AudioFrame) -> list[AsrEvent]:
-        """Buffer one frame (up to ``max_s`` of them); reports nothing."""
+        """Buffer one frame (up to ``max_s`` of them). With ``interim``, every
+        ``INTERIM_EVERY_S`` from ``INTERIM_FROM_S`` on, judge the utterance so far: a
+        Partial with the phrase when it scores ``report_conf`` or more."""
         check_frame(frame)
+        self.decoded_s = 0.0
         if self._samples == 0:
             self._start_fed_s = self._clock.fed_samples / CAPTURE_RATE_HZ
         self._clock.feed(frame.t_seconds, len(frame.pcm))
         self._samples += len(frame.pcm)
-        if self._samples <= self.max_s * CAPTURE_RATE_HZ:
-            self._chunks.append(frame.pcm.copy())
-        else:
+        if self._samples > self.max_s * CAPTURE_RATE_HZ:
             self._chunks.clear()  # too long to be a short command: keep nothing
-        return []
+            return []
+        self._chunks.append(frame.pcm.copy())
+        if not self.interim or self._samples < self._next_interim:
+            return []
+        self._next_interim = self._samples + int(INTERIM_EVERY_S * CAPTURE_RATE_HZ)
+        pcm = np.concatenate(self._chunks)
+        self.decoded_s = len(pcm) / CAPTURE_RATE_HZ
+        verdict = self.judge(pcm)
+        if not verdict.text or verdict.conf < self.report_conf:
+            return []
+        return [Partial(verdict.text, self._capture_words(verdict), self.t_seconds, SOURCE)]
 
     def finish(self) -> list[AsrEvent]:
         """Judge the buffered utterance: one Final (see the class docstring)."""
@@ -345,23 +366,31 @@ class PhraseJudge:
             return []
         too_long = self._samples > self.max_s * CAPTURE_RATE_HZ
         pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
-        start_fed_s = self._start_fed_s
         self._chunks, self._samples = [], 0
+        self._next_interim = int(INTERIM_FROM_S * CAPTURE_RATE_HZ)
         self.last_verdict = None
+        self.decoded_s = 0.0
         if too_long:
             return [Final("", (), self.t_seconds, SOURCE)]
+        self.decoded_s = len(pcm) / CAPTURE_RATE_HZ
         verdict = self.judge(pcm)
         self.last_verdict = verdict
         if not verdict.text or verdict.conf < self.report_conf:
             return [Final("", (), self.t_seconds, SOURCE)]
-        words = tuple(Word(w.text, self._clock.to_capture(start_fed_s + w.start_s),
-                           self._clock.to_capture(start_fed_s + w.end_s), w.conf)
-                      for w in verdict.words)
-        return [Final(verdict.text, words, self.t_seconds, SOURCE)]
+        return [Final(verdict.text, self._capture_words(verdict), self.t_seconds, SOURCE)]
+
+    def _capture_words(self, verdict: Verdict) -> tuple[Word, ...]:
+        """The verdict's words on the capture clock (they are timed from the utterance's start)."""
+        start = self._start_fed_s
+        return tuple(Word(w.text, self._clock.to_capture(start + w.start_s),
+                          self._clock.to_capture(start + w.end_s), w.conf)
+                     for w in verdict.words)
 
     def reset(self, t_seconds: float) -> None:
         """Drop the buffered utterance; the next audio fed starts at ``t_seconds``."""
         self._chunks, self._samples = [], 0
+        self._next_interim = int(INTERIM_FROM_S * CAPTURE_RATE_HZ)
+        self.decoded_s = 0.0
         self._clock.restart_at(t_seconds)
 
     def absorb(self, pcm: np.ndarray) -> None:

@@ -63,7 +63,8 @@ def _engines_here() -> list[tuple[str, AsrSettings]]:
 def measure(settings: AsrSettings, sentences: tuple[tuple[str, str], ...] = SENTENCES
             ) -> dict[str, tuple[float, float, float]]:
     """{source: (CPU s per audio s of accept calls, median ms of a flush, CPU s of
-    flushes per s of audio they decoded)} for one engine's recognizers."""
+    flushes per s of audio they decoded)} for one engine's recognizers (the phrase
+    judge's interim verdicts count as flushes: they decode the utterance so far)."""
     config = load_config()
     engines = build_recognizers(settings, config.events.state_dir,
                                 PhraseBook.load(config.bargein.language).phrase_texts())
@@ -85,14 +86,20 @@ def measure(settings: AsrSettings, sentences: tuple[tuple[str, str], ...] = SENT
                 frame = AudioFrame(pcm[i * FRAME_SAMPLES:(i + 1) * FRAME_SAMPLES], t)
                 cpu0 = time.thread_time()
                 rec.accept(frame)
-                accept_cpu_s += time.thread_time() - cpu0
+                spent_s = time.thread_time() - cpu0
+                decoded_s = float(getattr(rec, "decoded_s", 0.0))  # the judge's interim verdict
+                if decoded_s:
+                    flush_cpu_s += spent_s
+                    flushed_s += decoded_s
+                else:
+                    accept_cpu_s += spent_s
                 audio_s += frame.duration_s
                 t = frame.end_s
-            flushed_s += float(getattr(rec, "pending_s", 0.0))
             cpu0 = time.thread_time()
             rec.finish()
             flushes_ms.append((time.thread_time() - cpu0) * 1000.0)
             flush_cpu_s += flushes_ms[-1] / 1000.0
+            flushed_s += float(getattr(rec, "decoded_s", 0.0))
         out[rec.source] = (accept_cpu_s / audio_s, statistics.median(flushes_ms),
                            flush_cpu_s / flushed_s if flushed_s else 0.0)
     return out

@@ -15,7 +15,7 @@ the first token of any partial; it decides on what :class:`Hearing` keeps:
   it came back), and a final's words at the recognizer's confidence
   (``min_word_conf``);
 - **the other ears**: phrases the command spotter reported, and the phrase judge's
-  verdict on the whole short utterance (:class:`Judged`);
+  verdicts (:class:`Judged`) on the short utterance so far and on the whole of it;
 - **the sound**: the span's voiced time, its level and the room's background speech
   level (:class:`~bargein.audio.speech_evidence.SpanEvidence`).
 
@@ -69,6 +69,8 @@ class Hearing:
     """The partials' stable tokens when the final came."""
     spotted: list[Tokens] = field(default_factory=list)
     judged: Judged | None = None
+    interim: Judged | None = None
+    """The phrase judge's latest verdict on the utterance so far, while it goes on."""
     sound: SpanEvidence | None = None
     _earlier_sound: SpanEvidence | None = None
     _held: set[tuple[int, str]] = field(default_factory=set)
@@ -135,9 +137,15 @@ class Hearing:
         if tokens and tokens not in self.spotted:
             self.spotted.append(tokens)
 
-    def hear_judged(self, text: str, words: Sequence[Word], normalise: Normalise) -> None:
+    def hear_judged(self, text: str, words: Sequence[Word], normalise: Normalise,
+                    interim: bool = False) -> None:
+        """The phrase judge's verdict on the whole utterance, or (``interim``) on the
+        part of it heard so far."""
         conf = min((w.conf for w in words), default=1.0 if text.strip() else 0.0)
-        self.judged = Judged(normalise(text), conf)
+        if interim:
+            self.interim = Judged(normalise(text), conf)
+        else:
+            self.judged = Judged(normalise(text), conf)
 
     def hear_sound(self, sound: SpanEvidence) -> None:
         """The current span's sound; spans before it in this stretch add their voicing."""

@@ -499,8 +499,9 @@ class BargeinMachine:
     def _decide(self, t_seconds: float) -> Decision:
         """The decision while the person still talks, on stable evidence only.
 
-        A cut type needs the open decode's stable words, or a spotted command the open
-        decode agrees with (one of its words appeared in any hypothesis of the stretch).
+        A cut type needs the open decode's stable words, a spotted command the open
+        decode agrees with (one of its words appeared in any hypothesis of the stretch),
+        or the phrase judge's verdict on the utterance so far at ``judge_accept_conf``.
         """
         barge = self._barge
         assert barge is not None
@@ -517,6 +518,13 @@ class BargeinMachine:
             kind = self.classifier.classify_tokens(phrase)
             if kind in CUT_TYPES and hearing.agrees(phrase):
                 return Decision(kind, True)
+        interim = hearing.interim
+        if interim is not None and interim.conf >= self.settings.judge_accept_conf:
+            judged = self.classifier.classify_partial(interim.tokens)
+            redirect_too_soon = judged.kind is InterruptionType.REDIRECT and \
+                not self._voiced_enough_for_redirect(hearing)
+            if judged.kind in CUT_TYPES and judged.safe_to_cut and not redirect_too_soon:
+                return judged
         return decision
 
     def _final_kind(self, barge: _Barge) -> InterruptionType:
@@ -730,6 +738,12 @@ class BargeinMachine:
         if self.muted or barge is None:
             return
         normalise = self.classifier.normalise
+        if ev.source == "phrases":
+            barge.hearing.hear_judged(ev.text, ev.words, normalise, interim=True)
+            if self.state in (State.SPEAKING_DUCKED, State.PAUSED):
+                barge.decision = self._decide(ev.t_seconds)
+                self._maybe_cut(ev.t_seconds, actions)
+            return
         if ev.source == "spotter":
             barge.hearing.hear_spotted(ev.text, normalise)
             tokens = normalise(ev.text)

@@ -15,9 +15,10 @@ still waiting is dropped. What a call costs is a :class:`DecodeCost`:
 - ``profile`` (the default): the engine's calibrated CPU cost per second of audio
   and per flush (:data:`PROFILES`, measured on this machine by
   ``bargein perf --only decode_cost``), so a run gives byte-identical results
-  whatever the machine's load. The phrase judge only buffers while audio comes and
-  decodes the whole utterance at its end, so its flush is charged in proportion to
-  the audio it decodes then (its ``pending_s``);
+  whatever the machine's load. The phrase judge mostly buffers while audio comes and
+  decodes the utterance so far every quarter second and the whole of it at its end,
+  so those calls are charged in proportion to the audio they decode (its
+  ``decoded_s``);
 - ``measured``: the thread CPU time each call really took (truer per call, but it
   varies from run to run with the machine's load, so runs are not repeatable).
 
@@ -99,17 +100,15 @@ class DecodeCost:
         return self.engine.split(":", 1)[0]
 
     def seconds(self, source: str, audio_s: float, measured_s: float,
-                flush_audio_s: float = 0.0) -> float:
-        """Virtual seconds one call takes: decoding ``audio_s`` of audio, or a flush
-        (``audio_s`` 0) that decodes ``flush_audio_s`` of buffered audio."""
+                decoded_s: float = 0.0) -> float:
+        """Virtual seconds one call takes: feeding ``audio_s`` of audio, or a flush
+        (``audio_s`` 0), plus ``decoded_s`` of buffered audio the call decoded at once
+        (the phrase judge: at its flush, and for its interim verdicts)."""
         if self.mode == "measured":
             return measured_s * self.cpu_scale
         profile = PROFILES[(self.family, source)]
-        if audio_s > 0:
-            spent = audio_s * profile.rtf
-        else:
-            spent = profile.flush_ms / 1000.0 + flush_audio_s * profile.flush_rtf
-        return spent * self.cpu_scale
+        spent = audio_s * profile.rtf if audio_s > 0 else profile.flush_ms / 1000.0
+        return (spent + decoded_s * profile.flush_rtf) * self.cpu_scale
 
     def describe(self) -> str:
         return f"decode cost {self.mode}, cpu x{self.cpu_scale:g}"
@@ -160,7 +159,7 @@ class VirtualAsrWorker:
         self._submit_frame(frame, frame.end_s)
 
     def end(self, t_seconds: float) -> None:
-        if not self._run(t_seconds, 0.0, lambda rec: rec.finish(), flush=True):
+        if not self._run(t_seconds, 0.0, lambda rec: rec.finish()):
             self.skipped_controls += 1
 
     def poll(self, now_s: float) -> list[Partial | Final]:
@@ -179,11 +178,11 @@ class VirtualAsrWorker:
             self.dropped_frames += 1
 
     def _run(self, now_s: float, audio_s: float,
-             call: Callable[[Recognizer], list[Partial | Final]], flush: bool = False) -> bool:
+             call: Callable[[Recognizer], list[Partial | Final]]) -> bool:
         """Queue one item at ``now_s`` and decode it when the worker gets to it; False if
         the queue was full (the item is dropped, as the device's worker drops it).
-        A ``flush`` (an utterance's end) is also charged the audio a recognizer held
-        back to decode then (its ``pending_s``: the phrase judge's buffered utterance)."""
+        Each call is also charged the buffered audio it decoded at once (a recognizer's
+        ``decoded_s``: the phrase judge's utterance so far, or whole at its end)."""
         while self._waiting and self._waiting[0] <= now_s:
             self._waiting.popleft()
         if len(self._waiting) >= self.queue_frames:
@@ -194,11 +193,10 @@ class VirtualAsrWorker:
             self.max_lag_s = max(self.max_lag_s, start_s - now_s)
         t_s = start_s
         for rec in self.recognizers:
-            pending_s = float(getattr(rec, "pending_s", 0.0)) if flush else 0.0
             cpu0 = time.thread_time()
             results = call(rec)
             t_s += self.cost.seconds(rec.source, audio_s, time.thread_time() - cpu0,
-                                     pending_s)
+                                     float(getattr(rec, "decoded_s", 0.0)))
             for result in results:
                 heapq.heappush(self._released, (t_s, next(self._order), result))
         self.busy_s += t_s - start_s

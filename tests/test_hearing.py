@@ -277,3 +277,24 @@ def test_words_without_a_command_take_the_floor_only_from_close_by(classifier):
             *[(w, onset + 0.2 * i, onset + 0.2 * i + 0.2, 0.9) for i, w in enumerate(said.split())])))
         assert (Cut in kinds(out)) is cuts, level_dbfs
     assert final_type(room) is InterruptionType.REDIRECT
+
+
+def interim_verdict(room, onset: float, phrase: str, conf: float) -> list:
+    return room.feed(PartialTranscript(phrase, room.at(0.25), source="phrases", words=words(
+        *[(w, onset, onset + 0.3, conf) for w in phrase.split()])))
+
+
+def test_the_judges_verdict_on_the_utterance_so_far_cuts_while_it_goes_on(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room)
+    out = interim_verdict(room, onset, "cancel", 0.9)
+    assert Cut in kinds(out), "a sure verdict need not wait for the VAD's hangover"
+    assert room.machine.state is State.INTERRUPTED
+
+    for phrase, conf in (("cancel", 0.7), ("okay", 0.95)):
+        room = speaking_room(classifier)
+        room.play_to(1.0)
+        onset = start(room)
+        out = interim_verdict(room, onset, phrase, conf)
+        assert Cut not in kinds(out), (phrase, conf)

@@ -13,7 +13,7 @@ from bargein.agent.classifier import PhraseBook
 from bargein.asr.engines import build_recognizers
 from bargein.asr.pocketsphinx_engine import PocketsphinxRecognizer
 from bargein.asr.pocketsphinx_judge import ACCEPT_CONF, PhraseJudge, make_pocketsphinx_judge
-from bargein.asr.results import Final
+from bargein.asr.results import Final, Partial
 from bargein.asr.settings import AsrSettings
 from bargein.asr.worker import AsrWorker
 from bargein.audio.espeak import espeak_pcm
@@ -52,7 +52,9 @@ def frames(pcm: np.ndarray, t0: float = START_T_S) -> list[AudioFrame]:
 def judged(judge: PhraseJudge, pcm: np.ndarray) -> Final:
     judge.reset(START_T_S)
     for frame in frames(pcm):
-        assert judge.accept(frame) == []  # the judge only listens until the end
+        for interim in judge.accept(frame):  # verdicts on the utterance so far
+            assert isinstance(interim, Partial) and interim.source == "phrases"
+            assert interim.text and interim.t_seconds == judge.t_seconds
     results = judge.finish()
     assert len(results) == 1 and isinstance(results[0], Final)
     assert results[0].source == "phrases"
@@ -69,6 +71,31 @@ def test_an_in_pack_phrase_is_judged_to_that_phrase(judge: PhraseJudge, text: st
         assert START_T_S <= word.start_s < word.end_s <= START_T_S + len(pcm) / CAPTURE_RATE_HZ
         assert ACCEPT_CONF <= word.conf <= 1.0
     assert judge.last_verdict is not None and judge.last_verdict.text == text
+
+
+def test_a_command_is_judged_while_it_is_still_being_said(judge: PhraseJudge) -> None:
+    pcm = utterance(espeak_pcm("cancel that", "en-us"), tail_s=0.3)
+    judge.reset(START_T_S)
+    interims, decoded = [], []
+    for frame in frames(pcm):
+        interims += judge.accept(frame)
+        decoded.append(judge.decoded_s)
+    said_until_s = START_T_S + len(pcm) / CAPTURE_RATE_HZ - 0.3
+    early = [p for p in interims if p.t_seconds < said_until_s]
+    assert early and early[-1].text.startswith("cancel"), interims
+    assert sum(1 for d in decoded if d) >= 3, "it decodes every quarter second, not every frame"
+    assert max(decoded) <= judge.max_s
+
+
+def test_without_interim_verdicts_it_only_listens_until_the_end() -> None:
+    quiet = make_pocketsphinx_judge(PHRASES)
+    assert quiet is not None
+    quiet.interim = False
+    quiet.reset(START_T_S)
+    for frame in frames(utterance(espeak_pcm("cancel that", "en-us"))):
+        assert quiet.accept(frame) == [] and quiet.decoded_s == 0.0
+    (final,) = quiet.finish()
+    assert final.text == "cancel that" and quiet.decoded_s > 0
 
 
 def test_the_verdict_does_not_depend_on_what_was_judged_before(judge: PhraseJudge) -> None:
@@ -180,9 +207,10 @@ def test_a_slower_cpu_delays_the_judges_verdict_in_proportion() -> None:
         worker.begin(utt)
         end_s = utt[-1].end_s + 5.0  # the buffering is long done: only the flush counts
         worker.end(end_s)
+        worker.poll(end_s)  # the interim verdicts, decoded while the audio came
         t = end_s
         while not (released := worker.poll(t)) and t < end_s + 10.0:
             t += 0.001
-        assert [r.text for r in released] == ["stop talking"]
+        assert [(r.text, type(r)) for r in released] == [("stop talking", Final)]
         verdict_at[scale] = t - end_s
     assert verdict_at[4.0] > 3.0 * verdict_at[1.0] > 0.0
