@@ -656,8 +656,11 @@ class BargeinMachine:
         log.info("resuming the interrupted reply (%d words)", len(text.split()))
 
     def _user_turn(self, text: str, t_seconds: float, actions: list[Action]) -> None:
-        """A finished utterance that is the user's own turn (not talking over the voice)."""
-        if self._consumes_remainder and self.remainder and self.classifier.is_resume(text):
+        """A finished utterance that is the user's own turn (not talking over the voice).
+
+        "Continue" after a cut plays the rest: heard so by the open decode, or by the
+        phrase judge where that counts (a short "go on" the open decode misspelt)."""
+        if self._consumes_remainder and self.remainder and self._asks_to_resume(text):
             self._consumes_remainder = False
             self._barge = None
             self._speak_remainder(actions)
@@ -668,6 +671,15 @@ class BargeinMachine:
         self._barge = None
         self._listen_deadline_s = None
         self._send(text, record, actions)
+
+    def _asks_to_resume(self, text: str) -> bool:
+        if self.classifier.is_resume(text):
+            return True
+        barge = self._barge
+        if barge is None or not self._judged_counts(barge.hearing):
+            return False
+        judged = barge.hearing.judged
+        return judged is not None and self.classifier.is_resume(" ".join(judged.tokens))
 
     # -- event handlers --------------------------------------------------------------
 

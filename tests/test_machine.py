@@ -8,6 +8,7 @@ import pytest
 
 from bargein.agent.classifier import InterruptionClassifier
 from bargein.agent.interruption import InterruptionType
+from bargein.asr.results import Word
 from bargein.device.appliance_settings import BargeinSettings
 from bargein.device.machine import (
     AgentFailed,
@@ -389,6 +390,23 @@ def test_continue_after_a_cancellation_plays_the_remainder(classifier):
     assert speak.last
     assert not any(isinstance(a, SendToAgent) for a in out)
     assert room.machine.state is State.SPEAKING
+
+
+def test_a_continue_only_the_phrase_judge_heard_surely_plays_the_remainder(classifier):
+    for judged_conf, resumes in ((0.96, True), (0.6, False)):
+        room = speaking_room(classifier)
+        room.play_to(word_start_s(2) + 0.1 - 0.3)
+        room.talk_over((300, "stop"), final="stop")
+        onset = room.at(1.0)
+        room.feed(SpeechStarted(onset, room.at(0.02)))
+        room.feed(SpeechEnded(room.at(0.5), room.t))
+        room.feed(FinalTranscript("continue", room.at(0.05), source="phrases",
+                                  words=(Word("continue", onset, onset + 0.5, judged_conf),)))
+        out = room.feed(FinalTranscript("do you", room.at(0.02), words=(
+            Word("do", onset, onset + 0.2, 0.8), Word("you", onset + 0.2, onset + 0.5, 0.8))))
+        speaks = [a for a in out if isinstance(a, Speak)]
+        assert bool(speaks) is resumes, judged_conf
+        assert any(isinstance(a, SendToAgent) for a in out) is not resumes
 
 
 def test_resumed_remainder_keeps_the_sentences_when_spans_hold_bare_words(classifier):
