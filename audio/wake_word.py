@@ -329,6 +329,8 @@ class WakeWordDetector:
                 f"({BLOCK_SAMPLES} samples), got {pcm.dtype} shape {pcm.shape} at "
                 f"{frame.rate_hz} Hz; feed the capture frames (10, 20 or 30 ms) after echo "
                 "cancellation")
+        if self._interpreter is None:
+            raise WakeWordError("the wake word detector was closed; make a new one")
         found = None
         for start in range(0, n, BLOCK_SAMPLES):
             features, _ = micro_features_cpp.process_samples(

@@ -19,6 +19,7 @@ from bargein.audio.wake_word import (
     MODELS_DIR,
     WakeDetected,
     WakeWordDetector,
+    WakeWordError,
     find_wake_model,
 )
 from bargein.device.commands.doctor import FAIL, OK, check_wake_model
@@ -197,6 +198,8 @@ def test_every_bundled_model_loads_with_its_own_cutoff_and_window():
                                       sliding_window_size=3))
     assert (d.probability_cutoff, d.sliding_window_size) == (0.6, 3)
     d.close()
+    with pytest.raises(WakeWordError, match="closed"):  # not a NULL interpreter in C
+        d.process(AudioFrame(np.zeros(FRAME, np.int16), 0.0))
 
 
 def test_an_unknown_name_lists_the_bundled_models():
