@@ -80,6 +80,9 @@ class PhraseBook:
     resume: frozenset[Tokens]
     messages: dict[str, str]
     min_redirect_words_final: int
+    function_words: frozenset[str] = frozenset()
+    """Words that carry no content ("the", "is"): what :meth:`InterruptionClassifier.
+    replaces_said_words` looks past."""
 
     def phrase_texts(self) -> tuple[str, ...]:
         """Every phrase of the book once, as words: backchannels, each cut category's
@@ -133,6 +136,8 @@ class PhraseBook:
             resume=frozenset(_phrase_list(data.get("resume", {}), "phrases", f"{where} [resume]")),
             messages={str(k): str(v) for k, v in data.get("messages", {}).items()},
             min_redirect_words_final=int(limits.get("min_redirect_words_final", 2)),
+            function_words=frozenset(
+                str(w).lower() for w in data.get("function_words", {}).get("words", [])),
         )
 
 
@@ -304,6 +309,16 @@ class InterruptionClassifier:
         if len(body) >= self.phrases.min_redirect_words_final:
             return InterruptionType.REDIRECT
         return InterruptionType.NOISE
+
+    def replaces_said_words(self, tokens: Sequence[str], said: frozenset[str]) -> bool:
+        """Whether a few words repeat some of what the appliance was just saying and change
+        the rest ("front left" over "the rear left speaker ..."): a correction without a
+        "no". Function words count for neither; a pack without them never says so."""
+        content = [t for t in tokens if t not in self.phrases.function_words]
+        if not self.phrases.function_words or not content:
+            return False
+        kept = sum(1 for t in content if t in said)
+        return 0 < kept < len(content)
 
     def message(self, key: str) -> str:
         """A sentence the appliance says itself (may be empty: say nothing)."""

@@ -528,7 +528,19 @@ class BargeinMachine:
         return decision
 
     def _final_kind(self, barge: _Barge) -> InterruptionType:
-        """The settled type of a finished stretch, from every ear and the sound.
+        """The settled type of a finished stretch (:meth:`_heard_kind`); a few words that
+        would be a redirect but repeat some of what the appliance was just saying and
+        change the rest are a correction ("front left" over "the rear left speaker")."""
+        kind = self._heard_kind(barge)
+        hearing = barge.hearing
+        tokens = hearing.final if hearing.final is not None else hearing.hypothesis
+        if kind is InterruptionType.REDIRECT and len(tokens) <= SHORT_UTTERANCE_WORDS and \
+                self.classifier.replaces_said_words(tokens, hearing.own_words):
+            return InterruptionType.CORRECTION
+        return kind
+
+    def _heard_kind(self, barge: _Barge) -> InterruptionType:
+        """The type of a finished stretch, from every ear and the sound.
 
         Background or unvoiced sound is noise whatever words were found in it. Otherwise,
         in order: the final's confident words; the words the partials held in place

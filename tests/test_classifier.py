@@ -115,3 +115,15 @@ def test_unknown_language_names_the_fix():
 def test_malformed_phrase_table_is_refused():
     with pytest.raises(ConfigError, match="list of strings"):
         PhraseBook.from_dict({"backchannel": {"phrases": ["yeah"]}, "correction": {"phrases": "no"}})
+
+
+def test_a_few_words_replacing_part_of_what_was_said_are_a_correction_cue():
+    book = PhraseBook.load("en")
+    c = InterruptionClassifier(book)
+    said = frozenset("the rear left speaker is not getting".split())
+    assert c.replaces_said_words(("front", "left"), said)
+    assert not c.replaces_said_words(("rear", "left"), said), "nothing changed: a repeat"
+    assert not c.replaces_said_words(("front", "door"), said), "nothing kept: a new subject"
+    assert not c.replaces_said_words(("the", "left"), said), "function words count for neither"
+    bare = PhraseBook.from_dict({"backchannel": {"phrases": ["okay"]}})
+    assert not InterruptionClassifier(bare).replaces_said_words(("front", "left"), said)

@@ -298,3 +298,17 @@ def test_the_judges_verdict_on_the_utterance_so_far_cuts_while_it_goes_on(classi
         onset = start(room)
         out = interim_verdict(room, onset, phrase, conf)
         assert Cut not in kinds(out), (phrase, conf)
+
+
+def test_a_few_words_that_change_part_of_what_was_just_said_are_a_correction(classifier):
+    for said, expected in (("thirty weeks", InterruptionType.CORRECTION),
+                           ("blue shoes", InterruptionType.REDIRECT)):
+        room = speaking_room(classifier)
+        room.play_to(3.2)  # "... return items within thirty" has just been said
+        onset = start(room, sound(duration_ms=900.0, voiced_ms=700.0))
+        room.feed(SpeechEnded(onset + 0.9, room.at(0.9)))
+        first, second = said.split()
+        out = room.feed(FinalTranscript(said, room.at(0.1), words=words(
+            (first, onset + 0.05, onset + 0.45, 0.9), (second, onset + 0.45, onset + 0.85, 0.9))))
+        assert Cut in kinds(out)
+        assert final_type(room) is expected, said
