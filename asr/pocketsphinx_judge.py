@@ -408,6 +408,10 @@ class PhraseJudge:
         if last - first < 3 * _FRAME_SAMPLES:
             return Verdict("", (), 0.0, "")
         decoder = self._decoder
+        # The decoder's feature computation carries state over from the last utterance even
+        # with full_utt; rebuild it (40 us) so a verdict depends on this audio only (the
+        # interim verdicts would otherwise shift the final one).
+        decoder.reinit_feat()
         decoder.start_utt()
         # full_utt: the cepstral mean comes from this utterance alone, so a verdict
         # does not depend on what was judged before it.

@@ -547,9 +547,9 @@ class BargeinMachine:
         where the final's posteriors were low; the phrase judge's verdict where the
         open decode heard nothing confident, agrees, or heard only a few unclassified
         words (it hears short phrases better); a command the spotter heard where the open
-        decode heard nothing confident. Otherwise a person taking the floor (enough voiced
-        sound) has the type of everything the open decode heard, confident or not, where
-        that is a cut (unclassified words: a redirect); less voice is noise.
+        decode heard nothing confident. Otherwise a person taking the floor (enough close
+        voice, and everything the open decode heard reads as a cut) is a redirect where the
+        confident words say so, else has the type of everything heard; less is noise.
         """
         hearing, c = barge.hearing, self.classifier
         if not self._addressed(hearing):
@@ -575,9 +575,9 @@ class BargeinMachine:
                 if spotted_kind in CUT_TYPES:
                     return spotted_kind
         if kind in (InterruptionType.NOISE, InterruptionType.REDIRECT):
-            taking_the_floor = self._voiced_enough_for_redirect(hearing) and \
-                heard_all in CUT_TYPES
-            return heard_all if taking_the_floor else InterruptionType.NOISE
+            if not self._voiced_enough_for_redirect(hearing) or heard_all not in CUT_TYPES:
+                return InterruptionType.NOISE
+            return kind if kind is InterruptionType.REDIRECT else heard_all
         return kind
 
     def _judged_counts(self, hearing: Hearing) -> bool:

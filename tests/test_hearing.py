@@ -255,7 +255,18 @@ def test_a_person_taking_the_floor_in_unsure_words_is_not_resumed_over(classifie
         ("to", onset + 0.5, onset + 0.6, 0.02), ("be", onset + 0.7, onset + 0.9, 0.75),
         ("honest", onset + 0.9, onset + 1.4, 0.77))))
     assert Cut in kinds(out), "1.1 s of close voice: someone has taken the floor"
-    assert final_type(room) is InterruptionType.CORRECTION, "it opens like a correction"
+    assert final_type(room) is InterruptionType.REDIRECT, "what it heard surely: a redirect"
+
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room, sound(duration_ms=1700.0, voiced_ms=1100.0))
+    room.feed(SpeechEnded(onset + 1.7, room.at(1.7)))
+    out = room.feed(FinalTranscript("not meant to be honest", room.at(0.1), words=words(
+        ("not", onset, onset + 0.25, 0.26), ("meant", onset + 0.25, onset + 0.5, 0.05),
+        ("to", onset + 0.5, onset + 0.6, 0.02), ("be", onset + 0.7, onset + 0.9, 0.15),
+        ("honest", onset + 0.9, onset + 1.4, 0.17))))
+    assert Cut in kinds(out)
+    assert final_type(room) is InterruptionType.CORRECTION, "nothing sure: how it opens"
 
     room = speaking_room(classifier)
     room.play_to(1.0)

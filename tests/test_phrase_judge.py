@@ -103,6 +103,11 @@ def test_the_verdict_does_not_depend_on_what_was_judged_before(judge: PhraseJudg
     first = judged(judge, pcm)
     judged(judge, utterance(espeak_pcm("my name is john", "en-us")))
     assert judged(judge, pcm) == first
+    never_mind = utterance(espeak_pcm("never mind", "en-us+m3"))
+    fresh = judge.judge(never_mind)
+    for end in (4800, 8800, 12800):  # what the interim verdicts decode first
+        judge.judge(never_mind[:end])
+    assert judge.judge(never_mind).conf == fresh.conf
 
 
 @pytest.mark.parametrize("clip", ["cough.wav", "door.wav"])
