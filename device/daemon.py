@@ -102,13 +102,19 @@ LIVE_KEYS = frozenset(
 """Keys a SIGHUP applies at once; every other key needs a restart."""
 
 
-def status_line(state: str, muted: bool, lost: list[str]) -> str:
-    """The short human line systemd shows in ``systemctl status bargein``."""
+def status_line(state: str, muted: bool, lost: list[str], log_off: str | None = None) -> str:
+    """The short human line systemd shows in ``systemctl status bargein``.
+
+    ``log_off`` is why the event log is not reaching the disk (None while it is): the
+    appliance keeps answering, and the line says so after what matters first.
+    """
     if lost:
-        return f"device lost: {' and '.join(lost)}; reconnecting"
-    if muted:
-        return "muted (hold the button to unmute)"
-    return _STATE_TEXT.get(state, state)
+        text = f"device lost: {' and '.join(lost)}; reconnecting"
+    elif muted:
+        text = "muted (hold the button to unmute)"
+    else:
+        text = _STATE_TEXT.get(state, state)
+    return f"{text}; event log off ({log_off})" if log_off else text
 
 
 class OperatorLog(NullObserver):
@@ -277,10 +283,7 @@ class Daemon:
         self._stop_requested = True
 
     def _on_interruption(self, record: InterruptionRecord) -> None:
-        try:
-            self.event_log.append(record)
-        except OSError:  # a full or read-only disk must not stop the appliance
-            log.exception("could not write the interruption record to %s", self.event_log.path)
+        self.event_log.append(record)  # a disk problem turns the log off, never raises
         if record.stopped_speech:
             self.rate.add(record.monotonic_s)
 
@@ -345,7 +348,8 @@ class Daemon:
         return AudioFrame(pcm=silence, t_seconds=start)
 
     def _current_status(self) -> str:
-        return status_line(self.pipeline.state, self.pipeline.muted, self.audio.lost())
+        return status_line(self.pipeline.state, self.pipeline.muted, self.audio.lost(),
+                           self.event_log.problem)
 
     def _supervise(self) -> None:
         status = self._current_status()
@@ -372,6 +376,8 @@ class Daemon:
         if now >= self._next_rate_poll_s:
             self._next_rate_poll_s = now + RATE_POLL_S
             self.rate.poll(self.audio.now_s())
+            if not self.event_log.is_on:
+                self.event_log.retry()  # space may have returned
 
     # -- reload and shutdown -------------------------------------------------------------
 

@@ -1,8 +1,10 @@
 """Every interruption as a record: one JSON line in ``<state_dir>/events.jsonl``.
 
 The file only ever grows by whole lines written in append mode, each flushed and
-fsynced, so a crash can at worst leave a torn last line: the next start seals it
-with a newline and readers skip it with a warning. The file is rotated by size
+fsynced. A write that fails (disk full, file-size limit) is truncated back; a crash
+can at worst leave a torn last line: the next write seals it with a newline and
+readers skip it with a warning. A disk that refuses records turns the log off, not
+the appliance (see :class:`EventLog`). The file is rotated by size
 (``events.jsonl.1`` ... ``.N``). Each record is also logged with structured fields
 (upper-case ``extra`` keys, which the journal handler turns into journal fields).
 """
@@ -14,6 +16,7 @@ import json
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +74,9 @@ class InterruptionRecord:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> InterruptionRecord:
+    def from_dict(cls, data: Any) -> InterruptionRecord:
+        if not isinstance(data, dict):
+            raise ValueError(f"not a JSON object but {type(data).__name__}")
         fields = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in fields}
         values["type"] = InterruptionType(values["type"])
@@ -82,8 +87,21 @@ class InterruptionRecord:
         return cls(**values)
 
 
+PENDING_RECORDS = 1000
+"""Records kept in memory while the disk refuses them, written once it takes them again."""
+
+
 class EventLog:
-    """Appends interruption records to ``<state_dir>/events.jsonl`` durably."""
+    """Appends interruption records to ``<state_dir>/events.jsonl`` durably.
+
+    A disk problem never stops the appliance and never closes the log for good: a
+    failed write is truncated back (or, if even that fails, sealed with a newline
+    before the next record), the record waits in memory (at most
+    :data:`PENDING_RECORDS`), and every later :meth:`append` or :meth:`retry` tries
+    again. ``problem`` says why the log is off (None while records reach the disk);
+    it is logged once per change of reason. A failed rotation keeps writing to the
+    current file past ``max_bytes``. Files are opened without following links.
+    """
 
     def __init__(
         self,
@@ -99,33 +117,80 @@ class EventLog:
         self.keep = keep
         self.log_transcripts = log_transcripts
         self._wall_clock = wall_clock
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd: int | None = None
-        self._open()
+        self._seal_needed = False
+        self._pending: deque[bytes] = deque()
+        self._dropped = 0
+        self._rotate_problem: str | None = None
+        self.problem: str | None = None
+        if self._open():
+            self._seal_if_torn()
 
-    def _open(self) -> None:
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        size = os.fstat(self._fd).st_size
-        if size and not self._ends_with_newline():
-            # A crash tore the last line: seal it so the next record stands alone.
+    @property
+    def is_on(self) -> bool:
+        """Records reach the disk (nothing is waiting in memory)."""
+        return self.problem is None
+
+    @property
+    def pending(self) -> int:
+        """Records waiting in memory for the disk."""
+        return len(self._pending)
+
+    def _open(self) -> bool:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, _OPEN_FLAGS, 0o640)
+        except FileExistsError:
+            self._set_problem(f"{self.path.parent} is not a directory")
+            return False
+        except OSError as exc:
+            self._set_problem(f"cannot open {self.path}: {_reason(exc)}")
+            return False
+        self._seal_needed = True
+        return True
+
+    def _seal_if_torn(self) -> None:
+        if not self._pending:
+            try:
+                self._write_line(b"")
+            except OSError as exc:
+                self._set_problem(f"cannot write {self.path}: {_reason(exc)}")
+
+    def _set_problem(self, problem: str) -> None:
+        if problem != self.problem:
+            log.error("event log off: %s; records wait in memory (up to %d) and are written "
+                      "once the disk takes them; free space or fix the state directory",
+                      problem, PENDING_RECORDS)
+        self.problem = problem
+
+    def _write_line(self, line: bytes) -> None:
+        """Write one line whole, or leave the file as it was (else sealed next time)."""
+        assert self._fd is not None
+        fd = self._fd
+        size = os.fstat(fd).st_size
+        data = line
+        if self._seal_needed and size and os.pread(fd, 1, size - 1) != b"\n":
             log.warning("event log %s ends with a torn line; sealing it", self.path)
-            self._write_durably(b"\n")
-
-    def _ends_with_newline(self) -> bool:
-        with open(self.path, "rb") as f:
-            f.seek(-1, os.SEEK_END)
-            return f.read(1) == b"\n"
-
-    def _write_durably(self, data: bytes) -> None:
-        assert self._fd is not None, "event log is closed"
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        os.fsync(self._fd)
+            data = b"\n" + line
+        if not data:
+            self._seal_needed = False
+            return
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        except OSError:
+            try:
+                os.ftruncate(fd, size)
+            except OSError:
+                self._seal_needed = True
+            raise
+        self._seal_needed = False
 
     def _rotate(self) -> None:
-        self.close()
+        """Shift the old files and start a new one; on failure the current file stays open."""
         oldest = self.path.with_name(f"{EVENT_LOG_NAME}.{self.keep}")
         oldest.unlink(missing_ok=True)
         for index in range(self.keep - 1, 0, -1):
@@ -133,24 +198,71 @@ class EventLog:
             if src.exists():
                 src.rename(self.path.with_name(f"{EVENT_LOG_NAME}.{index + 1}"))
         self.path.rename(self.path.with_name(f"{EVENT_LOG_NAME}.1"))
+        # The open descriptor now writes to .1; swap only once the new file is open.
+        fd = os.open(self.path, _OPEN_FLAGS, 0o640)
+        old, self._fd = self._fd, fd
+        self._seal_needed = False
+        if old is not None:
+            os.close(old)
         log.info("event log rotated; keeping %d old files", self.keep)
-        self._open()
+
+    def _rotate_if_due(self, line_bytes: int) -> None:
+        assert self._fd is not None
+        size = os.fstat(self._fd).st_size
+        if not size or size + line_bytes <= self.max_bytes:
+            return
+        try:
+            self._rotate()
+        except OSError as exc:
+            problem = f"cannot rotate {self.path}: {_reason(exc)}"
+            if problem != self._rotate_problem:
+                log.error("%s; writing on past %d bytes", problem, self.max_bytes)
+            self._rotate_problem = problem
+        else:
+            self._rotate_problem = None
+
+    def retry(self) -> bool:
+        """Write the records waiting in memory; whether the log is on afterwards."""
+        if self._fd is None and not self._open():
+            return False
+        while self._pending:
+            line = self._pending[0]
+            try:
+                self._rotate_if_due(len(line))
+                self._write_line(line)
+            except OSError as exc:
+                self._set_problem(f"cannot write {self.path}: {_reason(exc)}")
+                return False
+            self._pending.popleft()
+        if self.problem is not None:
+            lost = f"; {self._dropped} records were lost" if self._dropped else ""
+            log.warning("event log on again: %s%s", self.path, lost)
+            self.problem = None
+            self._dropped = 0
+        return True
 
     def append(self, record: InterruptionRecord) -> InterruptionRecord:
-        """Write one record (stamped with wall time if it has none), then log it."""
+        """Write one record (stamped with wall time if it has none), then log it.
+
+        Never raises for a disk problem: see ``problem``.
+        """
         if record.wall_time_s is None:
             record = dataclasses.replace(record, wall_time_s=self._wall_clock())
         data = record.to_dict(self.log_transcripts)
         line = (json.dumps(data, ensure_ascii=False) + "\n").encode()
-        assert self._fd is not None, "event log is closed"
-        size = os.fstat(self._fd).st_size
-        if size and size + len(line) > self.max_bytes:
-            self._rotate()
-        self._write_durably(line)
+        if len(self._pending) >= PENDING_RECORDS:
+            self._pending.popleft()
+            self._dropped += 1
+        self._pending.append(line)
+        self.retry()
         log_record(record, self.log_transcripts)
         return record
 
     def close(self) -> None:
+        """Close the file; records still waiting in memory are reported as lost."""
+        if self._pending:
+            log.error("event log closed with %d records not written to %s",
+                      len(self._pending), self.path)
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -160,6 +272,13 @@ class EventLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_OPEN_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
 
 
 def log_record(record: InterruptionRecord, log_transcripts: bool = True) -> None:

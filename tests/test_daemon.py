@@ -414,6 +414,8 @@ def test_status_line_says_what_matters_first() -> None:
     assert status_line("speaking", False, []) == "speaking"
     assert status_line("speaking", True, []) == "muted (hold the button to unmute)"
     assert status_line("speaking", True, ["microphone"]) == "device lost: microphone; reconnecting"
+    assert (status_line("speaking", False, [], "cannot write /s/events.jsonl: No space left")
+            == "speaking; event log off (cannot write /s/events.jsonl: No space left)")
 
 
 def test_real_device_path_opens_alsa_devices_reports_ready_and_stops(tmp_path: Path) -> None:
@@ -458,3 +460,99 @@ def test_real_device_path_opens_alsa_devices_reports_ready_and_stops(tmp_path: P
     log_text = stderr.read_text()
     assert "speaker open: #" in log_text and "'bargein_speaker'" in log_text
     assert "microphone open: #" in log_text and "'bargein_mic'" in log_text
+
+
+def _wait_status(daemon: RunningDaemon, predicate: Callable[[str], bool], what: str,
+                 timeout_s: float, after_s: float = 0.0) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for t, line in daemon.notify.lines():
+            if t >= after_s and line.startswith("STATUS=") and predicate(line[7:]):
+                return line[7:]
+        assert daemon.proc.poll() is None, f"daemon exited:\n{daemon.log_text()[-3000:]}"
+        time.sleep(0.05)
+    pytest.fail(f"no STATUS {what} within {timeout_s} s; got {daemon.notify.lines()[-12:]}")
+
+
+def _interrupt(daemon: RunningDaemon, clip: Path) -> None:
+    """Someone talks, the appliance answers, the button cuts it: one record."""
+    offset = daemon.log_offset()
+    said_s = daemon.send(f"say {clip}")
+    _wait_status(daemon, lambda s: s.startswith("speaking"), "speaking", 30.0, said_s)
+    pressed_s = daemon.send("press-button")
+    daemon.wait_log("interruption button handled=button", 10.0, after=offset)
+    # The press opens a listening turn; nobody speaks, so it closes (listen_timeout_s).
+    _wait_status(daemon, lambda s: s.split(";")[0] == "listening", "listening", 10.0, pressed_s)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_a_read_only_then_full_state_dir_leaves_the_daemon_answering_and_loses_nothing(
+    daemon_factory: Callable[..., RunningDaemon], workdir: Path, korean_clip: Path
+) -> None:
+    """The state directory turns read-only (rotation cannot rename) and then the disk
+    fills (records cannot be written): the daemon keeps answering, STATUS= says the log
+    is off, and once space returns every record, before and after, is readable."""
+    disk = workdir / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], check=True)
+    state = disk / "state"
+    mounts = [disk]
+    try:
+        with EventLog(state, wall_clock=lambda: 1.0) as events:  # earlier records, near the limit
+            for n in range(24):
+                events.append(InterruptionRecord(InterruptionType.CANCELLATION, "cut", float(n),
+                                                 agent_text="Earlier answer. " * 20))
+        assert (state / EVENT_LOG_NAME).stat().st_size > 10_000
+        daemon = daemon_factory(
+            _config(state) + "event_log_max_bytes = 10000\n[bargein]\nlisten_timeout_s = 1.0\n")
+        daemon.wait_ready()
+
+        # A writer that got in before the state directory turned read-only (its descriptor
+        # keeps working): it later ends the file at a page boundary, so the daemon's next
+        # record needs a new block of the full disk.
+        side_fd = os.open(state / EVENT_LOG_NAME, os.O_WRONLY | os.O_APPEND)
+        subprocess.run(["mount", "--bind", "-o", "ro", str(state), str(state)], check=True)
+        mounts.insert(0, state)
+        _interrupt(daemon, korean_clip)
+        daemon.wait_log("cannot rotate", 5.0)
+        assert "Read-only file system" in daemon.log_text()
+
+        def padding(chars: int) -> bytes:
+            record = InterruptionRecord(InterruptionType.CANCELLATION, "cut", 99.0,
+                                        agent_text="x" * chars, wall_time_s=1.0)
+            return (json.dumps(record.to_dict()) + "\n").encode()
+        slack = -os.fstat(side_fd).st_size % 4096
+        slack += 4096 if slack < len(padding(0)) else 0
+        os.write(side_fd, padding(slack - len(padding(0))))
+        os.close(side_fd)
+        filler = disk / "filler"
+        with filler.open("wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+            except OSError:
+                pass
+        full_s = time.monotonic()
+        _interrupt(daemon, korean_clip)
+        off = _wait_status(daemon, lambda s: "event log off" in s, "naming the log off", 5.0,
+                           full_s)
+        assert "No space left on device" in off
+        _interrupt(daemon, korean_clip)  # still answering and still holding records
+
+        filler.unlink()
+        back_s = time.monotonic()
+        _wait_status(daemon, lambda s: "event log off" not in s, "without the log off", 15.0,
+                     back_s)
+        daemon.wait_log("event log on again", 5.0)
+        _interrupt(daemon, korean_clip)
+        daemon.proc.send_signal(signal.SIGTERM)
+        assert daemon.proc.wait(timeout=5.0) == 0
+        raw = (state / EVENT_LOG_NAME).read_bytes().splitlines()
+        assert all(json.loads(line) for line in raw), "a torn line in the event log"
+        records = list(read_records(state / EVENT_LOG_NAME))
+        assert [r.monotonic_s for r in records[:24]] == [float(n) for n in range(24)]
+        button, cancel = InterruptionType.BUTTON, InterruptionType.CANCELLATION
+        assert [r.type for r in records[24:]] == [button, cancel] + [button] * 3, records[24:]
+    finally:
+        for mount in mounts:
+            subprocess.run(["umount", str(mount)], check=False)

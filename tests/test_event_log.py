@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -135,3 +138,138 @@ def test_rate_warns_once_per_crossing(caplog):
             rate.add(t)
         assert rate.add(402.0)  # a new crossing warns again
     assert caplog.text.count("interruption rate") == 2
+
+
+# -- a disk that refuses records -----------------------------------------------------------
+
+
+def _monotonic_of(path) -> list[float]:
+    return [r.monotonic_s for r in read_records(path)]
+
+
+def test_a_failed_rotation_keeps_the_log_open_and_writing(tmp_path, caplog):
+    """The rename fails (here: ``events.jsonl.1`` is a directory that cannot be replaced):
+    the records go on into the current file, past the size limit, and none is lost."""
+    (tmp_path / "events.jsonl.1" / "x").mkdir(parents=True)
+    line_bytes = len(json.dumps(record(0, wall_time_s=1.0).to_dict())) + 1
+    with caplog.at_level(logging.ERROR, logger="bargein.device.event_log"):
+        with EventLog(tmp_path, max_bytes=2 * line_bytes, keep=1, wall_clock=lambda: 1.0) as events:
+            for n in range(6):
+                events.append(record(n))
+            assert events.is_on
+    assert _monotonic_of(tmp_path / "events.jsonl") == [100.0 + n for n in range(6)]
+    assert caplog.text.count("cannot rotate") == 1  # said once, not per record
+
+
+def test_a_failed_write_is_truncated_back_and_the_record_written_later(tmp_path):
+    """A file-size limit (RLIMIT_FSIZE, as a full card behaves) stops a write half-way:
+    the torn part is cut off, the record waits, and once the limit is lifted it and the
+    next ones are written whole; nothing swallows the next record."""
+    script = f"""
+import resource, json
+from bargein.device.event_log import EventLog
+from bargein.agent.interruption import InterruptionType
+from bargein.device.event_log import InterruptionRecord
+def rec(n):
+    return InterruptionRecord(type=InterruptionType.CANCELLATION, handling="cut",
+                              monotonic_s=float(n), agent_text="x" * 300)
+events = EventLog({str(tmp_path)!r}, wall_clock=lambda: 1.0)
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1000, hard))
+states = []
+for n in range(5):
+    events.append(rec(n))
+    states.append((events.is_on, events.pending))
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+events.append(rec(5))
+states.append((events.is_on, events.pending))
+events.close()
+print(json.dumps(states))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    states = json.loads(done.stdout)
+    assert states[0] == [True, 0] and states[-1] == [True, 0]
+    assert [False, 1] in states  # the limit was hit and the record held back
+    assert "cannot write" in done.stderr and "File too large" in done.stderr
+    raw = (tmp_path / "events.jsonl").read_bytes()
+    assert all(json.loads(line) for line in raw.splitlines())  # no torn line at all
+    assert _monotonic_of(tmp_path / "events.jsonl") == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_an_unusable_state_dir_turns_the_log_off_until_it_is_fixed(tmp_path, caplog):
+    state = tmp_path / "state"
+    state.write_text("not a directory")  # e.g. a wrong state_dir, or a read-only card
+    with caplog.at_level(logging.ERROR, logger="bargein.device.event_log"):
+        events = EventLog(state)
+        assert not events.is_on and "is not a directory" in events.problem
+        events.append(record(1))  # does not raise
+        events.append(record(2))
+        assert events.pending == 2 and not events.retry()
+        state.unlink()
+        state.mkdir()
+        assert events.retry() and events.is_on
+        events.append(record(3))
+        events.close()
+    assert caplog.text.count("event log off") == 1
+    assert _monotonic_of(state / "events.jsonl") == [101.0, 102.0, 103.0]
+
+
+def test_the_log_does_not_follow_a_planted_link(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("keep me\n")
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "events.jsonl").symlink_to(victim)
+    events = EventLog(state)
+    events.append(record(1))
+    assert not events.is_on and "symbolic links" in events.problem
+    events.close()
+    assert victim.read_text() == "keep me\n"
+
+
+@pytest.mark.parametrize("line", [b"[1, 2]\n", b"42\n", b'"text"\n', b"null\n",
+                                  b'{"handling": "cut"}\n', b'{"type": "nonsense"}\n',
+                                  b"\xff\xfe\n"])
+def test_reading_skips_lines_that_are_not_records(tmp_path, line, caplog):
+    path = tmp_path / "events.jsonl"
+    with EventLog(tmp_path) as events:
+        events.append(record(1))
+    with open(path, "ab") as f:
+        f.write(line)
+    with EventLog(tmp_path) as events:
+        events.append(record(2))
+    with caplog.at_level(logging.WARNING):
+        assert _monotonic_of(path) == [101.0, 102.0]
+    assert "line 2 is torn or corrupt" in caplog.text
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_a_full_disk_holds_records_back_until_space_returns(tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(disk)], check=True)
+    try:
+        filler = disk / "filler"
+        with EventLog(disk, wall_clock=lambda: 1.0) as events:
+            events.append(record(0))
+            with open(filler, "wb") as f:  # someone else fills the disk
+                try:
+                    f.write(b"\0" * 64_000)
+                except OSError:
+                    pass
+            n = 1
+            while events.is_on and n < 100:  # until the page the log already has is full
+                events.append(record(n))
+                n += 1
+            assert not events.is_on and "No space" in events.problem and events.pending == 1
+            events.append(record(n))
+            assert events.pending == 2
+            filler.unlink()
+            assert events.retry() and events.is_on
+            events.append(record(n + 1))
+        assert _monotonic_of(disk / "events.jsonl") == [100.0 + i for i in range(n + 2)]
+        assert b"\0" not in (disk / "events.jsonl").read_bytes()
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
