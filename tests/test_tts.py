@@ -179,6 +179,18 @@ def test_stream_ending_after_a_full_stop_ends_with_an_empty_marker(synth) -> Non
     assert got[-1].last
 
 
+@pytest.mark.parametrize("pieces", [[], [" "], ["** ", "--"]])
+def test_a_stream_with_no_words_ends_with_an_empty_last_chunk(synth, pieces) -> None:
+    """An agent's empty answer (the local agent's silence after the button, an LLM that
+    finishes with no text) ends its utterance quietly instead of raising in the loop."""
+    stream = synth.open_stream(6)
+    for piece in pieces:
+        stream.feed(piece)
+    stream.end()
+    (chunk,) = collect(synth.chunks)
+    assert chunk.last and chunk.utterance_id == 6 and len(chunk.pcm) == 0 and not chunk.words
+
+
 def test_feed_after_cancel_is_ignored(synth) -> None:
     stream = synth.open_stream(5)
     synth.cancel()

@@ -272,16 +272,15 @@ class SpeechStream:
             self._consumed = parts[-2].char_end
 
     def end(self) -> None:
-        """Queue the rest; the final chunk has ``last=True``. Raises :class:`TextError` if
-        the whole stream held no word."""
+        """Queue the rest; the final chunk has ``last=True``. A stream that held no word
+        (a reply with nothing to say) ends with an empty final chunk, as the simulator's
+        speech does: an agent's empty answer must not stop the appliance."""
         if self._ended:
             return
         self._ended = True
         if self.cancelled:
             return
         parts = self._pending()
-        if not parts and not self._queued:
-            raise _no_words(self._buffer)
         for i, sentence in enumerate(parts):
             self._queue(sentence, last=i == len(parts) - 1)
         if not parts:
