@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -140,3 +141,43 @@ def test_character_by_character_stream_splits_like_the_whole_text():
     assert split_sentences(text) == [
         "Hello Dr. Who.", "It is 3.5 km...", "Far!", "Is it?", "Yes e.g. this.", "End",
     ]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_any_chunking_splits_like_the_whole_text(seed):
+    import random
+
+    rng = random.Random(seed)
+    words = ["Dr.", "Smith", "said", "3.5", "e.g.", "this", "J.", "R.", "Tolkien", "Hi!",
+             "What?", "well...", "Go.", "etc.", "\"yes.\"", "\n\n", "Then", "no."]
+    text = " ".join(rng.choice(words) for _ in range(300))
+    cuts = sorted(rng.sample(range(1, len(text)), 60))
+    pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
+    assert list(sentences(pieces)) == split_sentences(text)
+
+
+def test_a_runaway_sentence_is_cut_at_a_space_before_the_limit():
+    splitter = SentenceSplitter(max_sentence_chars=50)
+    out = splitter.feed("word " * 30)
+    assert out and all(len(s) <= 50 for s in out)
+    assert " ".join(out + splitter.flush()).split() == ["word"] * 30
+    assert SentenceSplitter(max_sentence_chars=50).feed("x" * 120) == ["x" * 50, "x" * 50]
+
+
+@pytest.mark.parametrize(
+    "make_pieces",
+    [
+        pytest.param(lambda: ["word "] * 200_000, id="1 MB in tokens, no sentence end"),
+        pytest.param(lambda: ["e.g. "] * 200_000, id="1 MB of abbreviations"),
+        pytest.param(lambda: ["x" * 1_000_000], id="1 MB in one piece, no space"),
+        pytest.param(lambda: ["Go. " * 250_000], id="1 MB of sentences in one piece"),
+    ],
+)
+def test_the_splitter_is_linear(make_pieces):
+    """1 MB of answer used to take 21 s (the whole buffer rescanned on every piece)."""
+    pieces = make_pieces()
+    started = time.perf_counter()
+    out = list(sentences(pieces))
+    elapsed_s = time.perf_counter() - started
+    assert sum(len(s) for s in out) > 600_000
+    assert elapsed_s < 5.0, f"{elapsed_s:.1f} s for 1 MB"
