@@ -357,6 +357,8 @@ class _Barge:
 SHORT_UTTERANCE_WORDS = 3
 """An open-decode transcript this short that names no phrase is no better evidence than
 the phrase judge's verdict on the same sound."""
+LEVEL_SO_FAR_MARGIN_DB = 3.0
+"""How much louder than ``redirect_min_dbfs`` speech still going on must be to redirect."""
 OWN_WORDS_BEFORE_S = 2.5
 """The appliance's words played this long before an onset are its echo's vocabulary."""
 
@@ -488,12 +490,18 @@ class BargeinMachine:
         background = sound.background_dbfs
         return background is None or sound.level_dbfs >= background + s.over_background_db
 
-    def _voiced_enough_for_redirect(self, hearing: Hearing) -> bool:
-        """Enough close voice for words without a command in them to take the floor."""
+    def _voiced_enough_for_redirect(self, hearing: Hearing, finished: bool = False) -> bool:
+        """Enough close voice for words without a command in them to take the floor.
+
+        While the person still talks, the level so far leans on the first syllables
+        (usually the loudest), so it must clear ``redirect_min_dbfs`` by
+        ``LEVEL_SO_FAR_MARGIN_DB``; once the stretch is ``finished`` its whole level decides.
+        """
         sound, s = hearing.sound, self.settings
         if sound is None:
             return True
-        close = sound.level_dbfs is not None and sound.level_dbfs >= s.redirect_min_dbfs
+        needed = s.redirect_min_dbfs + (0.0 if finished else LEVEL_SO_FAR_MARGIN_DB)
+        close = sound.level_dbfs is not None and sound.level_dbfs >= needed
         return close and sound.voiced_ms >= s.redirect_min_voiced_ms
 
     def _decide(self, t_seconds: float) -> Decision:
@@ -575,7 +583,8 @@ class BargeinMachine:
                 if spotted_kind in CUT_TYPES:
                     return spotted_kind
         if kind in (InterruptionType.NOISE, InterruptionType.REDIRECT):
-            if not self._voiced_enough_for_redirect(hearing) or heard_all not in CUT_TYPES:
+            if not self._voiced_enough_for_redirect(hearing, finished=True) or \
+                    heard_all not in CUT_TYPES:
                 return InterruptionType.NOISE
             return kind if kind is InterruptionType.REDIRECT else heard_all
         return kind

@@ -323,3 +323,20 @@ def test_a_few_words_that_change_part_of_what_was_just_said_are_a_correction(cla
             (first, onset + 0.05, onset + 0.45, 0.9), (second, onset + 0.45, onset + 0.85, 0.9))))
         assert Cut in kinds(out)
         assert final_type(room) is expected, said
+
+
+def test_a_quiet_redirect_waits_for_its_end_where_a_close_one_cuts_at_once(classifier):
+    said = "could you book a table for four tonight"
+    for level_dbfs, cuts_while_talking in ((-25.5, False), (-20.0, True)):
+        room = speaking_room(classifier)
+        room.play_to(1.0)
+        onset = start(room, sound(duration_ms=1500.0, voiced_ms=1000.0, level_dbfs=level_dbfs))
+        out = room.feed(*[PartialTranscript(said, room.at(0.15)) for _ in range(4)])
+        assert (Cut in kinds(out)) is cuts_while_talking, level_dbfs
+        if not cuts_while_talking:
+            room.feed(SpeechEnded(onset + 2.0, room.at(0.5)))
+            out = room.feed(FinalTranscript(said, room.at(0.1), words=words(
+                *[(w, onset + 0.2 * i, onset + 0.2 * i + 0.2, 0.9)
+                  for i, w in enumerate(said.split())])))
+            assert Cut in kinds(out), "above redirect_min_dbfs over the whole stretch"
+            assert final_type(room) is InterruptionType.REDIRECT
