@@ -473,6 +473,7 @@ def summarise(scores: Sequence[ScenarioScore]) -> dict[str, Any]:
     want_cut = [s for s in scores if s.expected == "cut"]
     want_continue = [s for s in scores if s.expected == "continue"]
     voice_cut = [s for s in want_cut if s.button_cut_ms is None]
+    cancellations = [s for s in voice_cut if s.expected_type == "cancellation"]
     echo = [s for s in scores if s.echo_only]
     under_echo = [s for s in want_cut if s.under_echo]
     cpu = [s for s in scores if s.cpu_s is not None]
@@ -488,6 +489,8 @@ def summarise(scores: Sequence[ScenarioScore]) -> dict[str, Any]:
         "detect_ms_p95": percentile([s.detect_ms for s in voice_cut], 95),
         "cut_ms_p50": percentile([s.cut_ms for s in voice_cut], 50),
         "cut_ms_p95": percentile([s.cut_ms for s in voice_cut], 95),
+        "cancel_cut_ms_p50": percentile([s.cut_ms for s in cancellations], 50),
+        "cancel_cut_ms_p95": percentile([s.cut_ms for s in cancellations], 95),
         "button_cut_ms_p95": percentile([s.button_cut_ms for s in scores], 95),
         "heard_exact_rate": _rate([bool(s.heard_exact) for s in scores if s.heard_exact is not None]),
         "cpu_s_per_audio_s": round(sum(s.cpu_s for s in cpu) / audio_s, 4) if audio_s > 0 else None,

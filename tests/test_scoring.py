@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -363,3 +364,23 @@ def test_reply_latency_runs_from_the_end_of_the_words_it_answers_to_the_first_sa
     assert score.reply_latency_ms == pytest.approx((650.0, -300.0))
     summary = summarise([score])
     assert summary["reply_latency_ms_p50"] == pytest.approx(175.0)
+
+
+def test_cancellations_have_their_own_cut_latency():
+    log = SimLogWriter(None)
+    played_words(log, upto=10)
+    log.write("truth_button", 2.0, at_s=2.0)
+    log.write("cut", 2.001, type="button")
+    log.write("speaker_silent", 2.012)
+    log.interruption(2.01, {"type": "button", "handled": "cut", "words_heard": AGENT.split()[:6]})
+    data = {"description": "b", "agent": {"text": AGENT}, "button": [{"at_s": 2.0}],
+            "expect": {"outcome": "cut", "type": "button"}}
+    base = score_scenario(scenario_from_dict(data, Path("/suite/button.toml")), log.events)
+    voice = dataclasses.replace(base, button_cut_ms=None)
+    scores = [dataclasses.replace(voice, expected_type="cancellation", cut_ms=600.0),
+              dataclasses.replace(voice, expected_type="cancellation", cut_ms=700.0),
+              dataclasses.replace(voice, expected_type="redirect", cut_ms=1500.0)]
+    summary = summarise(scores)
+    assert summary["cancel_cut_ms_p50"] == pytest.approx(650.0)
+    assert summary["cancel_cut_ms_p95"] == pytest.approx(695.0)
+    assert summary["cut_ms_p95"] > 1000.0
