@@ -73,6 +73,8 @@ class Hearing:
     """The phrase judge's latest verdict on the utterance so far, while it goes on."""
     sound: SpanEvidence | None = None
     _earlier_sound: SpanEvidence | None = None
+    _settled: Tokens = ()
+    _settled_all: Tokens = ()
     _held: set[tuple[int, str]] = field(default_factory=set)
     """(position, token) pairs earlier hypotheses held."""
 
@@ -112,20 +114,22 @@ class Hearing:
                 break
             stable += 1
         self._held.update(enumerate(tokens))
-        self.stable = tokens[:stable]
-        self.hypothesis = tokens
-        self._see(tokens)
+        self.stable = self._settled + tokens[:stable]
+        self.hypothesis = self._settled + tokens
+        self._see(self._settled_all + tokens)
 
     def hear_final(self, text: str, words: Sequence[Word], normalise: Normalise,
                    min_conf: float, words_end_s: float | None = None) -> Tokens:
         """The settled transcript; keeps and returns its confident tokens."""
         if words:
-            self.final_all = self._tokens(words, normalise)
+            self.final_all = self._settled_all + self._tokens(words, normalise)
             confident = [w for w in self.in_span(words) if w.conf >= min_conf]
-            tokens = self._tokens(confident, normalise)
+            tokens = self._settled + self._tokens(confident, normalise)
         else:
-            tokens = self.final_all = normalise(text)
+            tokens = normalise(text)
             self._note_end(tokens, words_end_s)
+            tokens = self._settled + tokens
+            self.final_all = self._settled_all + tokens[len(self._settled):]
         self._see(self.final_all)
         self.final = tokens
         self.stable_before_final = self.stable
@@ -165,6 +169,16 @@ class Hearing:
         words may now run past the first span's end and its spans' voicing adds up."""
         self.end_s = None
         self._earlier_sound = self.sound
+
+    def resume_stretch(self) -> None:
+        """Speech again so soon after this stretch was settled (and let go) that it is the
+        same utterance with a pause in it ("front ... left"): what was settled opens it,
+        the new span's recognition goes on from there."""
+        self.continue_stretch()
+        if self.final is not None:
+            self._settled, self._settled_all = self.final, self.final_all
+        self.final, self._held = None, set()
+        self.hypothesis = self.stable = self._settled
 
     def _see(self, tokens: Tokens) -> None:
         for n in range(1, MAX_PHRASE_WORDS + 1):

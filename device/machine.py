@@ -357,6 +357,9 @@ class _Barge:
 SHORT_UTTERANCE_WORDS = 3
 """An open-decode transcript this short that names no phrase is no better evidence than
 the phrase judge's verdict on the same sound."""
+REJOIN_GAP_S = 0.5
+"""Speech that starts again this soon after a stretch that was let go (its VAD end) is the
+same utterance with a pause in it: "front ... left" is one correction, not two noises."""
 LEVEL_SO_FAR_MARGIN_DB = 3.0
 """How much louder than ``redirect_min_dbfs`` speech still going on must be to redirect."""
 OWN_WORDS_BEFORE_S = 2.5
@@ -383,6 +386,7 @@ class BargeinMachine:
         self._pending_record: InterruptionRecord | None = None  # travels with the next turn
         self._listen_deadline_s: float | None = None
         self._final_deadline_s: float | None = None
+        self._let_go: _Barge | None = None  # the last stretch let go, in case speech resumes
         self._consumes_remainder = False
 
     # -- public --------------------------------------------------------------------
@@ -628,6 +632,8 @@ class BargeinMachine:
         if self._barge is not None:
             text = self._barge.text if self._barge.had_words else ""
             actions.append(LogInterruption(self._record(kind, handling, t_seconds, text)))
+            if self.state is State.SPEAKING and self._addressed(self._barge.hearing):
+                self._let_go = self._barge
         self._barge = None
         self._final_deadline_s = None
 
@@ -708,7 +714,15 @@ class BargeinMachine:
         if self.muted:
             return
         self._final_deadline_s = None
-        if self.state is State.SPEAKING:
+        let_go, self._let_go = self._let_go, None
+        if self.state is State.SPEAKING and let_go is not None and \
+                let_go.ended_s is not None and ev.onset_s - let_go.ended_s <= REJOIN_GAP_S:
+            self._barge, let_go.ended_s, let_go.duck_t_s = let_go, None, ev.t_seconds
+            let_go.decision = UNDECIDED
+            let_go.hearing.resume_stretch()
+            actions.append(Duck(self.settings.duck_db))
+            self.state = State.SPEAKING_DUCKED
+        elif self.state is State.SPEAKING:
             barge = self._barge = _Barge(onset_s=ev.onset_s, duck_t_s=ev.t_seconds)
             utt = self._utterance
             if utt is not None:

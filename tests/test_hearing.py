@@ -340,3 +340,21 @@ def test_a_quiet_redirect_waits_for_its_end_where_a_close_one_cuts_at_once(class
                   for i, w in enumerate(said.split())])))
             assert Cut in kinds(out), "above redirect_min_dbfs over the whole stretch"
             assert final_type(room) is InterruptionType.REDIRECT
+
+
+def test_speech_that_resumes_after_a_short_pause_continues_the_stretch_let_go(classifier):
+    for gap_s, one_utterance in ((0.35, True), (1.0, False)):
+        room = speaking_room(classifier)
+        room.play_to(1.0)
+        onset = start(room, sound(duration_ms=400.0, voiced_ms=330.0))
+        room.feed(SpeechEnded(onset + 0.4, room.at(0.3)))
+        out = room.feed(FinalTranscript("a friend", room.at(0.1), words=words(
+            ("a", onset, onset + 0.05, 0.07), ("friend", onset + 0.05, onset + 0.4, 0.16))))
+        assert Unduck in kinds(out), "unsure words, little voice: let go"
+        second = onset + 0.4 + gap_s
+        room.feed(SpeechStarted(second, max(room.t, second) + 0.1))
+        room.feed(SpeechAcoustics(sound(duration_ms=550.0, voiced_ms=330.0), room.at(0.03)))
+        room.feed(SpeechEnded(second + 0.55, room.at(0.6)))
+        out = room.feed(FinalTranscript("left", room.at(0.1), words=words(
+            ("left", second, second + 0.5, 0.2))))
+        assert (Cut in kinds(out)) is one_utterance, gap_s
