@@ -643,6 +643,12 @@ class BargeinMachine:
         assert barge is not None
         kind = self._final_kind(barge)
         self._final_deadline_s = None
+        decided = barge.decision.kind
+        if kind is InterruptionType.NOISE and decided in CUT_TYPES - {InterruptionType.REDIRECT}:
+            # A command cut on its own evidence stands when the whole stretch says only
+            # "noise": a television talking on after "stop" keeps the VAD's span open for
+            # seconds and drowns the command's level and words.
+            kind = decided
         if kind not in CUT_TYPES:
             # The partial cut on words the final took back: finish what was being said.
             record = self._record(kind, "resumed_after_false_cut", t_seconds, text)

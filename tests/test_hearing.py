@@ -358,3 +358,20 @@ def test_speech_that_resumes_after_a_short_pause_continues_the_stretch_let_go(cl
         out = room.feed(FinalTranscript("left", room.at(0.1), words=words(
             ("left", second, second + 0.5, 0.2))))
         assert (Cut in kinds(out)) is one_utterance, gap_s
+
+
+def test_a_command_that_cut_stands_when_a_television_drowns_the_rest_of_the_stretch(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room, sound(duration_ms=400.0, voiced_ms=300.0, level_dbfs=-21.0))
+    out = room.feed(*[PartialTranscript("stop", room.at(0.1)) for _ in range(3)])
+    assert Cut in kinds(out)
+    # The television talks on: the VAD's span stays open for seconds, its level sinks.
+    room.feed(SpeechAcoustics(sound(duration_ms=9000.0, voiced_ms=8000.0, level_dbfs=-33.0,
+                                    background_dbfs=None), room.at(9.0)))
+    room.feed(SpeechEnded(onset + 9.0, room.at(0.3)))
+    room.feed(FinalTranscript("so i'll really buy it also felt complete", room.at(0.1),
+                                    words=words(("so", onset + 0.5, onset + 0.8, 0.4),
+                                                ("really", onset + 1.0, onset + 1.4, 0.2))))
+    assert final_type(room) is InterruptionType.CANCELLATION
+    assert room.machine.state is not State.SPEAKING, "the answer stays stopped"
