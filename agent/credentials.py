@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bargein.agent.settings import AgentSettings
+from bargein.device.errors import ConfigError
 
 CREDENTIAL_NAME = "agent-api-key"
 
@@ -52,10 +53,27 @@ def load_api_key(
     if directory:
         path = Path(directory) / CREDENTIAL_NAME
         if path.is_file():
-            value = path.read_text(encoding="utf-8").strip()
+            try:
+                value = path.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+                raise ConfigError(
+                    f"credential {CREDENTIAL_NAME}: cannot read it ({reason}); write the key "
+                    "as one line of plain text"
+                ) from None
             if value:
-                return ApiKey(value, "credential")
+                return ApiKey(_checked(value, f"credential {CREDENTIAL_NAME}"), "credential")
     value = env.get(settings.api_key_env, "").strip()
     if value:
-        return ApiKey(value, f"${settings.api_key_env}")
+        return ApiKey(_checked(value, f"${settings.api_key_env}"), f"${settings.api_key_env}")
     return None
+
+
+def _checked(value: str, where: str) -> str:
+    """The key if an HTTP header can carry it (printable ASCII); never shown in the error."""
+    if not (value.isascii() and value.isprintable()):
+        raise ConfigError(
+            f"{where}: the API key holds characters other than printable ASCII (a pasted "
+            "space, newline or typographic quote?); write the key exactly"
+        )
+    return value

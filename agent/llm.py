@@ -12,6 +12,13 @@ Works with OpenAI, Ollama, llama.cpp server and vLLM. Timing rules:
 - Once the first token has arrived, nothing is retried: a stall longer than
   ``token_gap_timeout_s``, a reset or a malformed chunk ends the answer where it is
   (what was said stays) and sets ``end_reason`` on the stream.
+- No answer runs away: past ``max_answer_chars`` characters or ``max_answer_s``
+  seconds from the request it ends where it is (``end_reason`` says which), and no
+  line of the stream is held in memory past a bound, so a model that never stops, or
+  trickles one token every few seconds, leaves the appliance listening again.
+- Anything else that goes wrong on the way (a URL or key the HTTP client refuses, a
+  chunk nested too deep to parse) is an :class:`AgentError` too, so the local agent
+  answers.
 
 Cancellation (``ReplyStream.cancel()`` from any thread) shuts the socket down at
 once, which both wakes the reading thread and closes the connection as the server
@@ -47,6 +54,8 @@ log = logging.getLogger(__name__)
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _ERROR_BODY_CHARS = 200
 _WATCHDOG_JOIN_S = 2.0
+_LINE_SLACK_BYTES = 65536
+"""A streamed line may hold this much beyond the answer's own characters (JSON and escapes)."""
 
 
 class _Retryable(Exception):
@@ -110,6 +119,8 @@ class _Call:
         self._cancelled = False
         self._expired = False
         self._wake = threading.Event()
+        self._chars = 0
+        self._answer_end_s = 0.0
         self.stream: ReplyStream | None = None
 
     # --- control from other threads -------------------------------------------------
@@ -153,7 +164,8 @@ class _Call:
     def pieces(self) -> Iterator[str]:
         settings = self._settings
         start_s = time.monotonic()
-        budget_end_s = start_s + settings.first_token_timeout_s
+        self._answer_end_s = start_s + settings.max_answer_s
+        budget_end_s = min(start_s + settings.first_token_timeout_s, self._answer_end_s)
         watchdog = _Watchdog(self._expire)
         try:
             attempt = 0
@@ -196,15 +208,23 @@ class _Call:
         agent = self._agent
         with self._lock:
             self._network_stream = None
-        request = agent.client.build_request(
-            "POST",
-            agent.url,
-            json=self._body,
-            headers=agent.headers(),
-            extensions={"trace": self._trace},
-        )
+        try:
+            request = agent.client.build_request(
+                "POST",
+                agent.url,
+                json=self._body,
+                headers=agent.headers(),
+                extensions={"trace": self._trace},
+            )
+        except (httpx.InvalidURL, UnicodeEncodeError) as exc:
+            raise agent.error(
+                f"the request to {agent.url} cannot be built ({_short(exc)}); check [agent] "
+                "llm_url and that the API key is plain ASCII"
+            ) from None
         try:
             response = agent.client.send(request, stream=True)
+        except httpx.UnsupportedProtocol as exc:
+            raise agent.error(f"{agent.url}: {_short(exc)}; check [agent] llm_url") from None
         except httpx.ConnectTimeout:
             raise _Retryable(
                 f"no connection to {agent.url} within {self._settings.connect_timeout_s:.1f} s"
@@ -224,13 +244,14 @@ class _Call:
             if response.status_code != 200:
                 self._raise_for_status(response)
             complete = False
-            for data in _sse_data(response):
+            max_chars = self._settings.max_answer_chars
+            for data in _sse_data(response, _LINE_SLACK_BYTES + 8 * max_chars):
                 if self._cancelled:
                     return
                 content, finished, done = _parse_chunk(data)
                 complete = complete or finished
                 if done:
-                    return
+                    break
                 if content:
                     if not first_token:
                         first_token = True
@@ -238,12 +259,28 @@ class _Call:
                             "llm first token after %.0f ms",
                             (time.monotonic() - start_s) * 1000.0,
                         )
-                    watchdog.arm(time.monotonic() + self._settings.token_gap_timeout_s)
+                    watchdog.arm(min(time.monotonic() + self._settings.token_gap_timeout_s,
+                                     self._answer_end_s))
+                    room = max_chars - self._chars
+                    if len(content) > room:
+                        content = _cut_at_word(content, room)
+                        self._chars += len(content)
+                        if content:
+                            yield content
+                        self._end_early(
+                            f"the answer passed [agent] max_answer_chars ({max_chars}); "
+                            "the rest was dropped"
+                        )
+                        return
+                    self._chars += len(content)
                     yield content
             if self._cancelled:
                 return
             if self._expired:
                 raise httpx.ReadTimeout("deadline")  # handled below like a stall
+            if complete and not first_token:
+                raise agent.error(f"{agent.url} finished the answer without any text; "
+                                  "check [agent] model and system_prompt")
             if complete:
                 return
             if not first_token:
@@ -258,7 +295,12 @@ class _Call:
                 return
             if not first_token:
                 raise _Retryable(f"connection to {agent.url} failed ({_short(exc)})") from None
-            if self._expired:
+            if self._expired and time.monotonic() >= self._answer_end_s:
+                self._end_early(
+                    f"the answer took longer than [agent] max_answer_s "
+                    f"({self._settings.max_answer_s:.0f} s); the rest was dropped"
+                )
+            elif self._expired:
                 self._end_early(
                     f"no token for {self._settings.token_gap_timeout_s:.1f} s (stalled)"
                 )
@@ -326,19 +368,53 @@ def _error_detail(raw: bytes) -> str:
     return " ".join(text.split())[:_ERROR_BODY_CHARS]
 
 
-def _sse_data(response: httpx.Response) -> Iterator[str]:
+def _cut_at_word(text: str, chars: int) -> str:
+    """At most ``chars`` of ``text``, ending at a space when there is one."""
+    if chars <= 0:
+        return ""
+    space = text.rfind(" ", 0, chars + 1)
+    return text[:space] if space > 0 else text[:chars]
+
+
+def _lines(response: httpx.Response, max_line_bytes: int) -> Iterator[str]:
+    """The stream's lines, none held past ``max_line_bytes`` (raises :class:`_MalformedChunk`)."""
+    pending = bytearray()
+    for chunk in response.iter_bytes():
+        start = 0
+        while True:
+            newline = chunk.find(b"\n", start)
+            pending += chunk[start:] if newline < 0 else chunk[start:newline]
+            if len(pending) > max_line_bytes:
+                raise _MalformedChunk(
+                    f"a line longer than {max_line_bytes} bytes, more than [agent] "
+                    "max_answer_chars allows"
+                )
+            if newline < 0:
+                break
+            yield pending.decode("utf-8", "replace").removesuffix("\r")
+            pending.clear()
+            start = newline + 1
+    if pending:
+        yield pending.decode("utf-8", "replace").removesuffix("\r")
+
+
+def _sse_data(response: httpx.Response, max_line_bytes: int) -> Iterator[str]:
     """The ``data:`` payloads of a server-sent-events stream (multi-line joined)."""
     lines: list[str] = []
-    for line in response.iter_lines():
+    held = 0
+    for line in _lines(response, max_line_bytes):
         if not line:
             if lines:
                 yield "\n".join(lines)
-                lines = []
+                lines, held = [], 0
             continue
         if line.startswith(":"):
             continue  # comment / keep-alive
         if line.startswith("data:"):
             lines.append(line[5:].lstrip())
+            held += len(lines[-1])
+            if held > max_line_bytes:
+                raise _MalformedChunk(f"an event longer than {max_line_bytes} characters")
     if lines:
         yield "\n".join(lines)
 
@@ -351,6 +427,8 @@ def _parse_chunk(data: str) -> tuple[str, bool, bool]:
         obj = json.loads(data)
     except ValueError:
         raise _MalformedChunk(f"not JSON: {data[:40]!r}") from None
+    except RecursionError:
+        raise _MalformedChunk("JSON nested too deep") from None
     if not isinstance(obj, dict):
         raise _MalformedChunk("not a JSON object")
     if "error" in obj:

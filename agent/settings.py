@@ -51,6 +51,15 @@ class AgentSettings:
         min=0.0,
         max=10.0,
     )
+    max_answer_chars: int = setting(
+        4000, "Longest answer spoken (about four minutes of speech); the answer ends there "
+        "and the rest is dropped", unit="characters", min=100, max=1_000_000,
+    )
+    max_answer_s: float = setting(
+        90.0, "Longest an answer may keep streaming from its request; then it ends where it "
+        "is (a model trickling tokens cannot keep the appliance busy)", unit="s",
+        min=1.0, max=3600.0,
+    )
     max_tokens: int = setting(
         400, "Most tokens the LLM may generate for one answer (0 = the server's default)",
         min=0, max=32768,

@@ -8,9 +8,13 @@ same declarations, so the documentation cannot drift from the checks.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 import tomllib
 import typing
+import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,7 @@ from bargein.tts.settings import TtsSettings
 
 DEFAULT_CONFIG_PATH = Path("/etc/bargein/config.toml")
 CONFIG_ENV = "BARGEIN_CONFIG"
+MAX_CONFIG_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,10 @@ def _check_value(where: str, value: Any, fld: dataclasses.Field, kind: type) -> 
         raise ConfigError(
             f"{where}: expected {_TYPE_NAMES[kind]}, got {type(value).__name__} {value!r}"
         )
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(f"{where}: {value!r} is not a finite number; give a number")
+    if kind is str and "\0" in value:
+        raise ConfigError(f"{where}: contains a NUL character; remove it")
     choices = meta.get("choices")
     if choices is not None and value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
@@ -80,7 +89,63 @@ def _build_section(source: str, name: str, cls: type, table: Any) -> Any:
             known = ", ".join(sorted(fields))
             raise ConfigError(f"{where}: unknown key; keys of [{name}] are {known}")
         values[key] = _check_value(where, value, fields[key], hints[key])
+        check = _WHAT_IT_IS.get(f"{name}.{key}")
+        if check is not None:
+            check(where, values[key])
     return cls(**values)
+
+
+def _url(where: str, value: str) -> None:
+    """An http(s) URL with a host (and a valid port, if it names one)."""
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {value!r} is not a URL ({exc}); write it like "
+                          "http://127.0.0.1:11434/v1") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", value):
+        raise ConfigError(f"{where}: {value!r} is not an http:// or https:// URL with a host; "
+                          "write it like http://127.0.0.1:11434/v1")
+
+
+def _existing_dir(where: str, value: str) -> None:
+    """Empty (the default applies), or a directory that exists."""
+    if value and not Path(value).expanduser().is_dir():
+        raise ConfigError(f"{where}: {value!r} is not an existing directory; give the model "
+                          "directory's path or leave it empty for the default")
+
+
+def _existing_file(where: str, value: str) -> None:
+    """Empty (the default applies), or a file that exists."""
+    if value and not Path(value).expanduser().is_file():
+        raise ConfigError(f"{where}: {value!r} is not an existing file; give the file's path "
+                          "or leave it empty for the default")
+
+
+def _state_dir(where: str, value: str) -> None:
+    """An absolute path; if something is there already, it is a directory."""
+    path = Path(value)
+    if not path.is_absolute():
+        raise ConfigError(f"{where}: {value!r} is not an absolute path; write it like "
+                          "/var/lib/bargein")
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{where}: {value!r} exists and is not a directory; pick a directory")
+
+
+def _env_name(where: str, value: str) -> None:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ConfigError(f"{where}: {value!r} is not an environment variable name; use "
+                          "letters, digits and _ (like BARGEIN_API_KEY)")
+
+
+_WHAT_IT_IS: dict[str, Callable[[str, Any], None]] = {
+    "agent.llm_url": _url,
+    "agent.api_key_env": _env_name,
+    "asr.model": _existing_dir,
+    "tts.voice": _existing_file,
+    "events.state_dir": _state_dir,
+}
+"""Checks beyond type and range, by ``table.key``: what the value must be to work."""
 
 
 def config_from_dict(data: dict[str, Any], source: str = "<config>") -> Config:
@@ -111,9 +176,27 @@ def load_config(path: Path | str | None = None) -> Config:
                 "or leave --config out to use the defaults"
             )
         return Config()
+    if not chosen.is_file():
+        raise ConfigError(f"{chosen}: not a regular file; point --config at the TOML file")
     try:
         with chosen.open("rb") as fh:
-            data = tomllib.load(fh)
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(
+            f"{chosen}: cannot read the config ({exc.strerror}); make it readable by the "
+            "service user"
+        ) from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{chosen}: larger than {MAX_CONFIG_BYTES} bytes; not a config file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{chosen}: not UTF-8 text (byte {exc.start}, line {line}); save it as UTF-8"
+        ) from exc
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{chosen}: not valid TOML ({exc}); fix the syntax at that line") from exc
     return config_from_dict(data, str(chosen))

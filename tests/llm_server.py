@@ -12,6 +12,11 @@ llama.cpp do, and misbehaves on request. Each request takes the next mode from
 - ``malformed_first``: a chunk that is not JSON before any token;
 - ``reset``: the connection is reset (RST) before the response;
 - ``reset_mid``: two tokens, then a reset.
+- ``endless``: the token " word" every ``token_interval_s``, never finishing;
+- ``one_line``: one event whose content is ``line_bytes`` of words, sent 64 KiB at a
+  time (a runaway answer in a single chunk), then the end;
+- ``empty``: a finish chunk and ``[DONE]`` with no text at all;
+- ``deep``: a chunk of JSON nested 20 000 deep before any token.
 
 It records every request (headers and JSON body) and, while a response is being
 streamed, the monotonic time at which the client closed the connection (seen as
@@ -50,6 +55,7 @@ class _State:
     token_interval_s: float = 0.005
     first_token_delay_s: float = 2.0
     stall_after_tokens: int = 3
+    line_bytes: int = 50_000_000
     requests: list[RecordedRequest] = field(default_factory=list)
     closed_at_s: list[float] = field(default_factory=list)
     tokens_sent: int = 0
@@ -143,7 +149,27 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if mode == "slow_first" and self._wait_for_close(state.first_token_delay_s):
             return
-        for index, token in enumerate(state.tokens):
+        if mode == "deep":
+            self._chunk(b"data: " + b"[" * 20_000 + b"]" * 20_000 + b"\n\n")
+            self._wait_for_close(0.5)
+            return
+        if mode == "endless":
+            while not self._wait_for_close(state.token_interval_s):
+                self._event({"delta": {"content": " word"}, "finish_reason": None})
+                with self.server.lock:
+                    state.tokens_sent += 1
+            return
+        if mode == "one_line":
+            piece = b"word " * 13_108  # 64 KiB
+            sent = 0
+            ok = self._chunk(b'data: {"choices": [{"index": 0, "delta": {"content": "')
+            while ok and sent < state.line_bytes:
+                ok = self._chunk(piece)
+                sent += len(piece)
+            if not ok:
+                return
+            self._chunk(b'"}, "finish_reason": null}]}\n\n')
+        for index, token in enumerate(() if mode in ("empty", "one_line") else state.tokens):
             if mode == "stall" and index == state.stall_after_tokens:
                 self._wait_for_close(60.0)
                 return
@@ -174,12 +200,13 @@ class _Handler(BaseHTTPRequestHandler):
         }
         self._chunk(f"data: {json.dumps(payload)}\n\n".encode())
 
-    def _chunk(self, data: bytes) -> None:
+    def _chunk(self, data: bytes) -> bool:
         try:
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()
         except OSError:
-            pass  # the client went away; _wait_for_close records it
+            return False  # the client went away; _wait_for_close records it
+        return True
 
     def _wait_for_close(self, timeout_s: float) -> bool:
         """Wait up to ``timeout_s``; True if the client closed the connection meanwhile."""
