@@ -41,6 +41,8 @@ PACKAGE_FIXES: dict[str, str] = {
 SYSTEM_FIXES: dict[Path, str] = {
     Path("/usr/share/sounds/alsa"): "apt install alsa-utils",
 }
+MIN_RATE_HZ = 4000
+MAX_RATE_HZ = 384_000
 CUT_FADE_MS = 5.0  # raised-cosine fade at a cut edge (cuts fall in pauses; this only stops clicks)
 
 _PACKAGE_SPEC = re.compile(r"^(?P<package>[A-Za-z_][A-Za-z0-9_]*):(?P<path>[^:]+)$")
@@ -123,12 +125,22 @@ def probe_recording(path: Path) -> RecordingInfo:
         with wave.open(str(path), "rb") as wav:
             info = RecordingInfo(path, wav.getframerate(), wav.getnchannels(), wav.getnframes())
             width = wav.getsampwidth()
-    except (wave.Error, EOFError) as exc:
+            whole = True
+            if info.frames:  # the last frame the header promises is really there
+                wav.setpos(info.frames - 1)
+                whole = len(wav.readframes(1)) == width * info.channels
+    except (wave.Error, EOFError, OSError) as exc:
         raise RecordingError(f"{path}: not a readable WAV file ({exc}); give a 16-bit PCM WAV") from exc
     if width != 2:
         raise RecordingError(f"{path}: {8 * width}-bit samples; give a 16-bit PCM WAV")
+    if not MIN_RATE_HZ <= info.rate_hz <= MAX_RATE_HZ:
+        raise RecordingError(f"{path}: its header says {info.rate_hz} Hz; a recording has "
+                             f"{MIN_RATE_HZ} to {MAX_RATE_HZ} Hz, so the file is damaged")
     if info.frames == 0:
         raise RecordingError(f"{path}: holds no audio; give a recording with sound in it")
+    if not whole:
+        raise RecordingError(f"{path}: shorter than its header says (cut short?); give the "
+                             "whole recording")
     return info
 
 
@@ -144,9 +156,18 @@ def read_recording(path: Path, from_s: float = 0.0, to_s: float | None = None) -
     if not 0 <= first < last:
         raise RecordingError(f"{path}: cut {from_s}..{to_s} s is empty or outside its "
                              f"{info.duration_s:.2f} s; pick cut points inside the recording")
-    with wave.open(str(path), "rb") as wav:
-        wav.setpos(first)
-        data = np.frombuffer(wav.readframes(last - first), dtype="<i2")
+    try:
+        with wave.open(str(path), "rb") as wav:
+            wav.setpos(first)
+            raw = wav.readframes(last - first)
+    except (wave.Error, EOFError, OSError) as exc:
+        raise RecordingError(f"{path}: not a readable WAV file ({exc}); give a 16-bit PCM WAV") from exc
+    frame_bytes = 2 * info.channels
+    raw = raw[: len(raw) - len(raw) % frame_bytes]  # a file cut mid-sample: whole frames only
+    if not raw:
+        raise RecordingError(f"{path}: the header promises audio the file does not hold (cut "
+                             "short?); give the whole recording")
+    data = np.frombuffer(raw, dtype="<i2")
     pcm = data.reshape(-1, info.channels).mean(axis=1).astype(np.float32) / 32768.0
     fade = min(len(pcm) // 2, int(info.rate_hz * CUT_FADE_MS / 1000))
     if fade > 0:

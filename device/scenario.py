@@ -32,6 +32,7 @@ from bargein.device.recordings import RecordingError, is_package_spec, probe_rec
 log = logging.getLogger(__name__)
 
 OUTCOMES = ("cut", "continue")
+MAX_SCENARIO_BYTES = 1_000_000
 CONTINUE_TYPES = frozenset({InterruptionType.BACKCHANNEL, InterruptionType.NOISE})
 
 _TOKEN = re.compile(r"[a-z0-9']+")
@@ -463,11 +464,21 @@ def scenario_from_dict(data: Mapping[str, Any], path: Path) -> Scenario:
 def load_scenario(path: Path | str) -> Scenario:
     """Read and check one scenario file."""
     path = Path(path)
+    if not path.exists():
+        raise ScenarioError(f"{path}: scenario file not found; check the path")
+    if not path.is_file():
+        raise ScenarioError(f"{path}: not a regular file; give a scenario .toml file")
     try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise ScenarioError(f"{path}: scenario file not found; check the path") from exc
+            raw = fh.read(MAX_SCENARIO_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read it ({exc.strerror}); check its permissions") from exc
+    if len(raw) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(f"{path}: larger than {MAX_SCENARIO_BYTES} bytes; not a scenario file")
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc}); fix the syntax at that line") from exc
     return scenario_from_dict(data, path)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
+import sys
+import tempfile
+import wave
+from pathlib import Path
 
-import numpy as np
-
-from bargein.audio.frames import write_wav
+from bargein.audio.frames import to_int16
 from bargein.tts.synth import iter_chunks
 from bargein.tts.voice import load_voice
 
@@ -22,16 +26,46 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.is_dir():
+        return _fail(f"{out} is a directory; give a file name with --out")
     voice = load_voice(args.voice or None)
-    chunks = list(iter_chunks(voice, args.text))
-    pcm = np.concatenate([c.pcm for c in chunks])
-    write_wav(args.out, pcm, voice.rate_hz)
+    chunks = iter_chunks(voice, args.text)
+    first = next(chunks)  # TextError (one line) before any file is touched
+    # Written as it is synthesized, to a temporary file beside --out that replaces it
+    # only once complete: a bad --out fails at once, memory holds one sentence, and an
+    # existing file is never left half-written.
+    try:
+        handle = tempfile.NamedTemporaryFile(
+            dir=out.parent, prefix=f".{out.name}.", suffix=".part", delete=False)
+    except OSError as exc:
+        return _fail(f"cannot write {out} ({exc.strerror or exc}); pick another --out")
+    mask = os.umask(0)
+    os.umask(mask)
+    os.fchmod(handle.fileno(), 0o666 & ~mask)  # as open() would have made it
+    words = []
+    samples = 0
+    try:
+        with handle, wave.open(handle, "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(voice.rate_hz)
+            for chunk in itertools.chain([first], chunks):
+                wav.writeframes(to_int16(chunk.pcm).astype("<i2").tobytes())
+                samples += len(chunk.pcm)
+                if args.timings:
+                    words.extend(chunk.words)
+        os.replace(handle.name, out)
+    except OSError as exc:
+        return _fail(f"cannot write {out} ({exc.strerror or exc}); nothing was written")
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
     if args.timings:
         rate = voice.rate_hz
         print(json.dumps({
             "rate_hz": rate,
-            "samples": len(pcm),
-            "duration_s": round(len(pcm) / rate, 4),
+            "samples": samples,
+            "duration_s": round(samples / rate, 4),
             "words": [
                 {
                     "text": w.text,
@@ -44,8 +78,12 @@ def run(args: argparse.Namespace) -> int:
                     "end_s": round(w.end_sample / rate, 4),
                     "approx": w.approx,
                 }
-                for c in chunks
-                for w in c.words
+                for w in words
             ],
         }, ensure_ascii=False))
     return 0
+
+
+def _fail(message: str) -> int:
+    print(f"bargein say: {message}", file=sys.stderr)
+    return 1

@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 import wave
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -27,15 +28,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def read_wav_16k_mono(path: Path) -> np.ndarray:
-    """A PCM WAV file as 16 kHz mono int16 (channels averaged, resampled with soxr)."""
+MIN_RATE_HZ = 4000
+MAX_RATE_HZ = 384_000
+"""Sample rates a recording of speech can have; outside them the header is wrong."""
+
+
+class WavProblem(ValueError):
+    """A WAV file that cannot be transcribed; the message is one line naming why."""
+
+
+def read_wav_16k_mono(path: Path, warn: Callable[[str], None] | None = None) -> np.ndarray:
+    """A PCM WAV file as 16 kHz mono int16 (channels averaged, resampled with soxr).
+
+    Raises :class:`WavProblem` for a header no recording has (a rate of 0 or 1 Hz, no
+    audio at all). A file cut in the middle of a sample keeps its whole frames and
+    ``warn`` is told what was dropped.
+    """
     import soxr
 
     from bargein.audio.frames import CAPTURE_RATE_HZ
 
     with wave.open(str(path), "rb") as w:
         channels, width, rate_hz = w.getnchannels(), w.getsampwidth(), w.getframerate()
+        if not MIN_RATE_HZ <= rate_hz <= MAX_RATE_HZ:
+            raise WavProblem(f"its header says {rate_hz} Hz; a recording has "
+                             f"{MIN_RATE_HZ} to {MAX_RATE_HZ} Hz")
         raw = w.readframes(w.getnframes())
+    frame_bytes = channels * width
+    whole = len(raw) - len(raw) % frame_bytes
+    if whole != len(raw) and warn is not None:
+        warn(f"{path} ends in the middle of a sample; the last {len(raw) - whole} bytes "
+             "were left out")
+    raw = raw[:whole]
+    if not raw:
+        raise WavProblem("it holds no audio (a header without samples)")
     if width == 1:
         samples = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
     elif width == 2:
@@ -62,8 +88,9 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     try:
-        pcm = read_wav_16k_mono(args.wav)
-    except (OSError, EOFError, wave.Error) as err:
+        pcm = read_wav_16k_mono(
+            args.wav, warn=lambda text: print(f"bargein transcribe: {text}", file=sys.stderr))
+    except (OSError, EOFError, wave.Error, WavProblem) as err:
         print(f"bargein transcribe: cannot read {args.wav} as a PCM WAV file: {err}",
               file=sys.stderr)
         return 1
