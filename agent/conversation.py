@@ -54,19 +54,36 @@ class Turn:
         return " ".join(part for part in (self.text, self.unplayed_text) if part)
 
 
+MAX_TURNS = 40
+"""Turns kept (about twenty exchanges): the appliance runs for months, and every request
+to an LLM carries the whole history, so older turns are forgotten."""
+
+
 @dataclass
 class Conversation:
-    """The history of one conversation, oldest first."""
+    """The history of one conversation, oldest first; at most ``max_turns`` turns,
+    starting with a user turn."""
 
     turns: list[Turn] = field(default_factory=list)
+    max_turns: int = MAX_TURNS
+
+    def _forget_old_turns(self) -> None:
+        if len(self.turns) <= self.max_turns:
+            return
+        start = len(self.turns) - self.max_turns
+        while start < len(self.turns) - 1 and self.turns[start].role != "user":
+            start += 1
+        del self.turns[:start]
 
     def add_user(self, text: str) -> None:
         """The user said something (not while the assistant was speaking)."""
         self.turns.append(Turn("user", text.strip()))
+        self._forget_old_turns()
 
     def add_assistant(self, text: str) -> None:
         """The assistant's answer played to the end: all of it was heard."""
         self.turns.append(Turn("assistant", text.strip()))
+        self._forget_old_turns()
 
     def add_interruption(self, interruption: Interruption) -> None:
         """The user cut the assistant's answer: record it as heard, then the user's words.
@@ -83,6 +100,7 @@ class Conversation:
             )
         )
         self.turns.append(Turn("user", interruption.user_words.strip(), interruption=interruption))
+        self._forget_old_turns()
 
     @property
     def last_user_text(self) -> str:

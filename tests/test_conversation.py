@@ -181,3 +181,14 @@ def test_the_splitter_is_linear(make_pieces):
     elapsed_s = time.perf_counter() - started
     assert sum(len(s) for s in out) > 600_000
     assert elapsed_s < 5.0, f"{elapsed_s:.1f} s for 1 MB"
+
+
+def test_a_conversation_of_months_keeps_only_its_last_turns_from_a_user_turn():
+    conversation = Conversation(max_turns=6)
+    for n in range(1000):
+        conversation.add_user(f"question {n}")
+        conversation.add_assistant(f"answer {n}")
+    assert len(conversation.turns) <= 6 and conversation.turns[0].role == "user"
+    assert [t.text for t in conversation.turns[-2:]] == ["question 999", "answer 999"]
+    messages = chat_messages(conversation, "sys")
+    assert len(messages) <= 7 and messages[1]["role"] == "user"
