@@ -288,6 +288,16 @@ def test_mic_unplug_is_ridden_out_and_sighup_reloads(
     daemon.wait_log("config reload failed, keeping the running config", 10.0)
     assert daemon.proc.poll() is None
 
+    # Unreadable configs: not UTF-8, then a directory where the file was.
+    daemon.config_path.write_bytes(b"[tts]\nvolume = 0.7 # caf\xe9\n")
+    daemon.proc.send_signal(signal.SIGHUP)
+    daemon.wait_log("keeping the running config: " + str(daemon.config_path) + ": not UTF-8", 10.0)
+    daemon.config_path.unlink()
+    daemon.config_path.mkdir()
+    daemon.proc.send_signal(signal.SIGHUP)
+    daemon.wait_log(f"{daemon.config_path}: not a regular file", 10.0)
+    assert daemon.proc.poll() is None
+
     daemon.proc.send_signal(signal.SIGTERM)
     assert daemon.proc.wait(timeout=5.0) == 0
 
