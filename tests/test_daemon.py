@@ -566,3 +566,47 @@ def test_a_read_only_then_full_state_dir_leaves_the_daemon_answering_and_loses_n
     finally:
         for mount in mounts:
             subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_trickling_and_a_50_mb_llm_answer_end_within_their_limits_and_the_daemon_listens_again(
+    daemon_factory: Callable[..., RunningDaemon], workdir: Path, korean_clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An LLM that trickles a token a second past [agent] max_answer_s, and one that sends
+    a 50 MB answer in one chunk: each ends within its limit (the first where it is, the
+    second with the local answer), and the appliance is back to listening."""
+    from llm_server import LlmTestServer
+
+    monkeypatch.setenv("BARGEIN_VIRTUAL_SPEED", "4")  # the room's time; the LLM's is real
+    server = LlmTestServer().start()
+    try:
+        server.plan("endless", "one_line")
+        server.state.token_interval_s = 1.0
+        daemon = daemon_factory(
+            _config(workdir / "state")
+            + f'[agent]\nkind = "llm"\nllm_url = "{server.url}"\nmax_answer_s = 4.0\n'
+            + "token_gap_timeout_s = 5.0\n"
+        )
+        daemon.wait_ready()
+
+        said_s = daemon.send(f"say {korean_clip}")
+        _wait_status(daemon, lambda s: s == "thinking", "thinking", 20.0, said_s)
+        daemon.wait_log("llm first token", 10.0)
+        daemon.wait_log("llm answer ended early: the answer took longer than [agent] "
+                        "max_answer_s (4 s)", 10.0)
+        ended_s = time.monotonic()
+        assert ended_s - said_s < 20.0
+        _wait_status(daemon, lambda s: s == "listening", "listening", 20.0, ended_s)
+
+        offset = daemon.log_offset()
+        said_s = daemon.send(f"say {korean_clip}")
+        daemon.wait_log("local agent answers", 20.0, after=offset)
+        assert "a line longer than" in daemon.log_text()[offset:]
+        _wait_status(daemon, lambda s: s == "speaking", "speaking", 10.0, said_s)
+        spoke_s = time.monotonic()
+        _wait_status(daemon, lambda s: s == "listening", "listening", 30.0, spoke_s)
+        assert daemon.proc.poll() is None
+        daemon.proc.send_signal(signal.SIGTERM)
+        assert daemon.proc.wait(timeout=5.0) == 0
+    finally:
+        server.stop()
