@@ -88,6 +88,10 @@ def open_button(
     except BadPinFactory as exc:
         _say_no_gpio_once("button", exc)
         return None
+    except GPIOZeroError as exc:  # a pin in use or not a GPIO: run without the button
+        log.error("button on GPIO%d unusable (%s); running without it: check [button] pin",
+                  settings.pin, exc)
+        return None
 
 
 # (on, off) seconds of each blink pattern; None = steady.

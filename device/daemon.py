@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping
 from types import FrameType
 
 import numpy as np
+from gpiozero import GPIOZeroError
 
 from bargein.agent.base import Agent
 from bargein.agent.classifier import InterruptionClassifier, PhraseBook
@@ -102,11 +103,13 @@ LIVE_KEYS = frozenset(
 """Keys a SIGHUP applies at once; every other key needs a restart."""
 
 
-def status_line(state: str, muted: bool, lost: list[str], log_off: str | None = None) -> str:
+def status_line(state: str, muted: bool, lost: list[str], log_off: str | None = None,
+                led_off: str | None = None) -> str:
     """The short human line systemd shows in ``systemctl status bargein``.
 
-    ``log_off`` is why the event log is not reaching the disk (None while it is): the
-    appliance keeps answering, and the line says so after what matters first.
+    ``log_off`` is why the event log is not reaching the disk, ``led_off`` why the
+    status LED stopped (None while they work): the appliance keeps answering, and the
+    line says so after what matters first.
     """
     if lost:
         text = f"device lost: {' and '.join(lost)}; reconnecting"
@@ -114,7 +117,11 @@ def status_line(state: str, muted: bool, lost: list[str], log_off: str | None = 
         text = "muted (hold the button to unmute)"
     else:
         text = _STATE_TEXT.get(state, state)
-    return f"{text}; event log off ({log_off})" if log_off else text
+    if log_off:
+        text += f"; event log off ({log_off})"
+    if led_off:
+        text += f"; status LED off ({led_off})"
+    return text
 
 
 class OperatorLog(NullObserver):
@@ -216,6 +223,7 @@ class Daemon:
         self._last_frame_end_s: float | None = None
         self.button: ApplianceButton | None = None
         self.led: StatusLed | None = None
+        self.led_problem: str | None = None
 
     # -- building ----------------------------------------------------------------------
 
@@ -349,7 +357,7 @@ class Daemon:
 
     def _current_status(self) -> str:
         return status_line(self.pipeline.state, self.pipeline.muted, self.audio.lost(),
-                           self.event_log.problem)
+                           self.event_log.problem, self.led_problem)
 
     def _supervise(self) -> None:
         status = self._current_status()
@@ -357,8 +365,7 @@ class Daemon:
             self._status = status
             log.info("status: %s", status)
             self.notifier.status(status)
-            if self.led is not None:
-                self.led.show(self.pipeline.state, self.pipeline.muted)
+            self._show_on_led(self.pipeline.state, self.pipeline.muted)
         now = time.monotonic()
         interval_s = self.notifier.ping_interval_s
         if interval_s is not None and now >= self._next_ping_s:
@@ -378,6 +385,21 @@ class Daemon:
             self.rate.poll(self.audio.now_s())
             if not self.event_log.is_on:
                 self.event_log.retry()  # space may have returned
+
+    def _show_on_led(self, state: str, muted: bool) -> None:
+        """A failing LED (a GPIO gone, a pin taken) is switched off, not the appliance."""
+        if self.led is None:
+            return
+        try:
+            self.led.show(state, muted)
+        except (GPIOZeroError, OSError) as exc:
+            self.led_problem = f"{type(exc).__name__}: {exc}"
+            log.error("status LED failed (%s); running without it", self.led_problem)
+            led, self.led = self.led, None
+            try:
+                led.close()
+            except (GPIOZeroError, OSError):
+                pass  # already broken; nothing more to release
 
     # -- reload and shutdown -------------------------------------------------------------
 

@@ -152,3 +152,27 @@ def test_perf_figures_quick_are_present_and_finite():
     assert set(figures) >= {"button_cut_ms_p50", "button_cut_ms_p95"}
     assert all(np.isfinite(v) and v > 0 for v in figures.values())
     assert figures["button_cut_ms_p50"] <= figures["button_cut_ms_p95"]
+
+
+def test_a_button_pin_already_in_use_runs_without_the_button(mock_factory, caplog):
+    led = StatusLed(17, pwm=False)  # something else holds GPIO17
+    with caplog.at_level(logging.ERROR, logger="bargein.device.button"):
+        assert open_button(ButtonSettings(pin=17), lambda: None, lambda e: None) is None
+    led.close()
+    assert "button on GPIO17 unusable" in caplog.text and "[button] pin" in caplog.text
+
+
+def test_a_failing_led_is_switched_off_and_named_in_the_status(mock_factory, caplog):
+    from bargein.device.daemon import Daemon, status_line
+
+    daemon = Daemon(config=None, environ={})  # type: ignore[arg-type]  # only the LED is used
+    daemon.led = StatusLed(22, pwm=True)
+    daemon._show_on_led("listening", False)
+    assert mock_factory.pin(22).state == 1
+    daemon.led.led.close()  # the GPIO goes away under it
+    with caplog.at_level(logging.ERROR, logger="bargein.device.daemon"):
+        daemon._show_on_led("idle", False)  # does not raise
+    assert daemon.led is None and "GPIODeviceClosed" in daemon.led_problem
+    assert "status LED failed" in caplog.text
+    assert status_line("idle", False, [], None, daemon.led_problem).startswith(
+        "listening; status LED off (GPIODeviceClosed")
