@@ -610,3 +610,22 @@ def test_a_trickling_and_a_50_mb_llm_answer_end_within_their_limits_and_the_daem
         assert daemon.proc.wait(timeout=5.0) == 0
     finally:
         server.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a read-only tmpfs needs root")
+def test_a_read_only_state_dir_at_start_runs_with_the_log_off(
+    daemon_factory: Callable[..., RunningDaemon], workdir: Path
+) -> None:
+    state = workdir / "state"
+    state.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(state)], check=True)
+    try:
+        daemon = daemon_factory()
+        daemon.wait_ready()
+        ready = [line for _, line in daemon.notify.lines() if line.startswith("STATUS=")][0]
+        assert ready == (f"STATUS=listening; event log off (cannot open {state}/events.jsonl: "
+                         "Read-only file system)"), ready
+        daemon.proc.send_signal(signal.SIGTERM)
+        assert daemon.proc.wait(timeout=5.0) == 0
+    finally:
+        subprocess.run(["umount", str(state)], check=False)
