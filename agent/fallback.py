@@ -35,6 +35,9 @@ class FallbackAgent:
         self.primary = primary
         self.local = local
         self._local_said_last = False
+        self.problem: str | None = None
+        """Why the primary agent failed its last request (None once it answers again):
+        the daemon shows it in ``STATUS=``."""
 
     def reply(self, conversation: Conversation) -> ReplyStream:
         route = self._local_route(conversation)
@@ -96,7 +99,9 @@ class _FallbackCall:
         yielded = False
         try:
             for piece in primary:
-                yielded = True
+                if not yielded:
+                    yielded = True
+                    agent.problem = None
                 yield piece
             outer.end_reason = primary.end_reason
             agent._local_said_last = False
@@ -108,6 +113,7 @@ class _FallbackCall:
             reason = str(exc)
         log.warning("%s agent failed before its first token: %s; local agent answers",
                     agent.primary.name, reason)
+        agent.problem = reason
         outer.agent = agent.local.name
         outer.fallback_reason = reason
         local = agent.local.reply(self._conversation)

@@ -82,6 +82,7 @@ SHUTDOWN_FADE_S = 0.06
 STOP_TIMEOUT_S = 0.5
 """Each worker gets this long to stop at shutdown (the whole exit stays under 2 s)."""
 RATE_POLL_S = 10.0
+STATUS_REASON_CHARS = 120
 NO_WATCHDOG_STALE_S = 5.0
 
 _STATE_TEXT = {
@@ -104,12 +105,13 @@ LIVE_KEYS = frozenset(
 
 
 def status_line(state: str, muted: bool, lost: list[str], log_off: str | None = None,
-                led_off: str | None = None) -> str:
+                led_off: str | None = None, agent_off: str | None = None) -> str:
     """The short human line systemd shows in ``systemctl status bargein``.
 
     ``log_off`` is why the event log is not reaching the disk, ``led_off`` why the
-    status LED stopped (None while they work): the appliance keeps answering, and the
-    line says so after what matters first.
+    status LED stopped, ``agent_off`` why the LLM failed its last request (None while
+    they work): the appliance keeps answering, and the line says so after what
+    matters first.
     """
     if lost:
         text = f"device lost: {' and '.join(lost)}; reconnecting"
@@ -121,6 +123,8 @@ def status_line(state: str, muted: bool, lost: list[str], log_off: str | None = 
         text += f"; event log off ({log_off})"
     if led_off:
         text += f"; status LED off ({led_off})"
+    if agent_off:
+        text += f"; LLM failing, local agent answers ({agent_off[:STATUS_REASON_CHARS]})"
     return text
 
 
@@ -357,7 +361,8 @@ class Daemon:
 
     def _current_status(self) -> str:
         return status_line(self.pipeline.state, self.pipeline.muted, self.audio.lost(),
-                           self.event_log.problem, self.led_problem)
+                           self.event_log.problem, self.led_problem,
+                           getattr(self.agent, "problem", None))
 
     def _supervise(self) -> None:
         status = self._current_status()

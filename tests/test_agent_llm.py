@@ -372,3 +372,16 @@ def test_bargein_ask_prints_sentences_and_who_answered(server, capsys, monkeypat
     out = capsys.readouterr().out.splitlines()
     assert out[:3] == [FALLBACK_NOTICE, "Hello!", "What can I do for you?"]
     assert out[3].startswith("[answered by: local, because: the LLM endpoint answered HTTP 500")
+
+
+def test_the_fallback_agent_says_why_the_llm_fails_until_it_answers_again(server):
+    llm = LlmAgent(settings(server, retries=0))
+    agent = FallbackAgent(llm, LocalAgent())
+    try:
+        server.plan("401", "normal")
+        "".join(agent.reply(ask("What is the answer?")))
+        assert agent.problem is not None and "refused the API key" in agent.problem
+        assert "".join(agent.reply(ask("What is the answer?"))) == FULL_ANSWER
+        assert agent.problem is None
+    finally:
+        agent.close()

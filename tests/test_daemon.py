@@ -424,6 +424,8 @@ def test_status_line_says_what_matters_first() -> None:
     assert status_line("speaking", False, []) == "speaking"
     assert status_line("speaking", True, []) == "muted (hold the button to unmute)"
     assert status_line("speaking", True, ["microphone"]) == "device lost: microphone; reconnecting"
+    assert status_line("idle", False, [], agent_off="HTTP 500") == (
+        "listening; LLM failing, local agent answers (HTTP 500)")
     assert (status_line("speaking", False, [], "cannot write /s/events.jsonl: No space left")
             == "speaking; event log off (cannot write /s/events.jsonl: No space left)")
 
