@@ -15,6 +15,7 @@ import dataclasses
 import json
 import logging
 import os
+import stat
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -146,6 +147,11 @@ class EventLog:
         except OSError as exc:
             self._set_problem(f"cannot open {self.path}: {_reason(exc)}")
             return False
+        if not stat.S_ISREG(os.fstat(self._fd).st_mode):  # a FIFO would block the loop
+            os.close(self._fd)
+            self._fd = None
+            self._set_problem(f"{self.path} is not a regular file")
+            return False
         self._seal_needed = True
         return True
 
@@ -274,7 +280,8 @@ class EventLog:
         self.close()
 
 
-_OPEN_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+_OPEN_FLAGS = (os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+               | os.O_CLOEXEC)
 
 
 def _reason(exc: OSError) -> str:

@@ -408,6 +408,12 @@ def _log_is_a_directory(state: Path) -> Callable[[], None]:
     return lambda: (state / "events.jsonl").rmdir()
 
 
+def _log_is_a_fifo(state: Path) -> Callable[[], None]:
+    state.mkdir()
+    os.mkfifo(state / "events.jsonl")
+    return lambda: (state / "events.jsonl").unlink()
+
+
 def _rotation_blocked(state: Path) -> Callable[[], None]:
     (state / "events.jsonl.1" / "x").mkdir(parents=True)
     return lambda: None
@@ -419,6 +425,7 @@ DISK_ROWS: list[tuple[str, Callable[[Path], Callable[[], None]], str | None, str
     ("events.jsonl is a link", _log_is_a_link, "Too many levels of symbolic links",
      "event log off"),
     ("events.jsonl is a directory", _log_is_a_directory, "Is a directory", "event log off"),
+    ("events.jsonl is a FIFO", _log_is_a_fifo, "is not a regular file", "event log off"),
     ("rotation blocked", _rotation_blocked, None, "cannot rotate"),
 ]
 
