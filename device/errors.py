@@ -25,3 +25,7 @@ class AudioDeviceError(BargeinError, OSError):
 
 class AgentError(BargeinError, ConnectionError):
     """An agent could not produce a reply (unreachable, refused, timed out, malformed)."""
+
+
+class OutputError(BargeinError, OSError):
+    """A file or directory the user asked a command to write cannot be written there."""

@@ -178,6 +178,8 @@ TRANSCRIBE_ROWS: list[tuple[str, Callable[[Path], Path], str]] = [
                                   b"\x80>\0\0\0\xfa\0\0\x04\0 \0data\0\0\0\0"), "unknown format: 3"),
     ("header only", lambda p: _file(p / "a.wav", b"RIFF\0\0\0\0WAVE"), "cannot read"),
     ("missing", lambda p: p / "absent.wav", "No such file"),
+    ("empty", lambda p: Path("/dev/null"), "it ends before its header does"),
+    ("a directory", lambda p: p, "Is a directory"),
 ]
 
 
@@ -214,6 +216,7 @@ SAY_ROWS: list[tuple[str, list[str], str]] = [
     ("no words", ["** -- ``", "--out", "{tmp}/kept.wav"], "nothing to speak"),
     ("missing voice", ["Hello.", "--out", "{tmp}/kept.wav", "--voice", "{tmp}/no.onnx"],
      "not found"),
+    ("a pipe", ["Hello.", "--out", "{tmp}/fifo"], "is not a regular file (a device or a pipe)"),
 ]
 
 
@@ -222,13 +225,17 @@ SAY_ROWS: list[tuple[str, list[str], str]] = [
 def test_say(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv, fragment) -> None:
     kept = tmp_path / "kept.wav"
     kept.write_bytes(b"an earlier file")
+    if "{tmp}/fifo" in argv:
+        os.mkfifo(tmp_path / "fifo")
     started = time.monotonic()
     assert main(["say", *[a.format(tmp=tmp_path) for a in argv]]) == 1
     assert time.monotonic() - started < 10.0  # fails before synthesizing everything
     line = stderr_line(capsys)
     assert fragment in line, line
     assert kept.read_bytes() == b"an earlier file"  # never clobbered by a failed run
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.wav"]  # no temporary left
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name != "fifo")
+    assert left == ["kept.wav"]  # no temporary left
+    assert not (tmp_path / "fifo").exists() or (tmp_path / "fifo").is_fifo()
 
 
 def test_say_of_a_long_text_is_written_as_it_is_synthesized(tmp_path: Path) -> None:
@@ -251,6 +258,29 @@ def test_say_of_a_long_text_is_written_as_it_is_synthesized(tmp_path: Path) -> N
     finally:
         proc.kill()
         proc.wait(10)
+
+
+OUTPUT_ROWS: list[tuple[str, list[str], str]] = [
+    ("demo into a file", ["demo", "--out", "{tmp}/file"], "exists and is not a directory"),
+    ("demo under a file", ["demo", "--out", "{tmp}/file/sub"], "cannot create"),
+    ("simulate into a file", ["simulate", str(TESTS / "scenarios" / "cancel-enough.toml"),
+                              "--out", "{tmp}/file"], "exists and is not a directory"),
+    ("simulate under a file", ["simulate", str(TESTS / "scenarios" / "cancel-enough.toml"),
+                               "--out", "{tmp}/file/sub"], "cannot create"),
+]
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [row[1:] for row in OUTPUT_ROWS],
+                         ids=[row[0] for row in OUTPUT_ROWS])
+def test_output_directories(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv,
+                            fragment) -> None:
+    (tmp_path / "file").write_text("keep")
+    started = time.monotonic()
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 1
+    assert time.monotonic() - started < 10.0  # refused before the run
+    line = stderr_line(capsys)
+    assert line.startswith("bargein: ") and fragment in line, line
+    assert (tmp_path / "file").read_text() == "keep"
 
 
 # =========================================================================== scenario files
@@ -539,6 +569,7 @@ def test_fetch_models_server(tmp_path: Path, path: str, sha_of: bytes, fragment:
 
 def test_the_table_covers_every_entry_point() -> None:
     tables = {"config": CONFIG_ROWS, "transcribe": TRANSCRIBE_ROWS, "say": SAY_ROWS,
+              "output": OUTPUT_ROWS,
               "scenario": SCENARIO_ROWS, "llm": LLM_ROWS, "disk": DISK_ROWS, "fetch": FETCH_ROWS}
     assert all(len(rows) >= 4 for rows in tables.values())
     assert sum(len(rows) for rows in tables.values()) >= 70

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bargein.device.commands import output_dir
 from bargein.device.demo import DEMO_QUESTION, demo_scenario
 from bargein.audio.frames import write_wav
 from bargein.device.sim_recognition import add_asr_arguments, asr_choice
@@ -73,7 +74,7 @@ def _transcript(result) -> list[str]:  # noqa: ANN001 - SimResult
 
 def run(args: argparse.Namespace) -> int:
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    output_dir(out)
     scenario = demo_scenario(out)
     print("bargein demo: a conversation in the virtual room (no sound card used).")
     result = run_scenario(scenario, "bargein", log_path=out / "events.jsonl",

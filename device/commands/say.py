@@ -29,6 +29,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.is_dir():
         return _fail(f"{out} is a directory; give a file name with --out")
+    if out.exists() and not out.is_file():
+        return _fail(f"{out} is not a regular file (a device or a pipe); give a file name "
+                     "with --out")
     voice = load_voice(args.voice or None)
     chunks = iter_chunks(voice, args.text)
     first = next(chunks)  # TextError (one line) before any file is touched

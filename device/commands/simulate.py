@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from bargein.device.commands import output_dir
 from bargein.device.scenario import load_scenario
 from bargein.device.scoring import score_scenario
 from bargein.audio.frames import write_wav
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
-    args.out.mkdir(parents=True, exist_ok=True)
+    output_dir(args.out)
     result = run_scenario(scenario, args.strategy, asr_latency_ms=args.asr_latency_ms,
                           log_path=args.out / "events.jsonl", asr=asr_choice(args))
     print(f"recognition: {result.asr}")

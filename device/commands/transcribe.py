@@ -90,7 +90,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         pcm = read_wav_16k_mono(
             args.wav, warn=lambda text: print(f"bargein transcribe: {text}", file=sys.stderr))
-    except (OSError, EOFError, wave.Error, WavProblem) as err:
+    except EOFError:
+        print(f"bargein transcribe: cannot read {args.wav} as a PCM WAV file: it ends before "
+              "its header does (empty or cut short)", file=sys.stderr)
+        return 1
+    except (OSError, wave.Error, WavProblem) as err:
         print(f"bargein transcribe: cannot read {args.wav} as a PCM WAV file: {err}",
               file=sys.stderr)
         return 1
