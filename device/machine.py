@@ -512,8 +512,10 @@ class BargeinMachine:
         """The decision while the person still talks, on stable evidence only.
 
         A cut type needs the open decode's stable words, a spotted command the open
-        decode agrees with (one of its words appeared in any hypothesis of the stretch),
-        or the phrase judge's verdict on the utterance so far at ``judge_accept_conf``.
+        decode agrees with (the phrase appeared in any hypothesis of the stretch, or a
+        few words of the current one sound like it: "top" for "stop"), or the phrase
+        judge's verdict on the utterance so far: at ``judge_accept_conf``, or from
+        ``judge_agree_conf`` where the current hypothesis sounds like it.
         """
         barge = self._barge
         assert barge is not None
@@ -528,10 +530,13 @@ class BargeinMachine:
             return decision
         for phrase in reversed(hearing.spotted):
             kind = self.classifier.classify_tokens(phrase)
-            if kind in CUT_TYPES and hearing.agrees(phrase):
+            if kind in CUT_TYPES and (hearing.agrees(phrase) or self._heard_alike(phrase, hearing)):
                 return Decision(kind, True)
-        interim = hearing.interim
-        if interim is not None and interim.conf >= self.settings.judge_accept_conf:
+        interim, s = hearing.interim, self.settings
+        if interim is not None and interim.tokens and (
+                interim.conf >= s.judge_accept_conf or (
+                    interim.conf >= s.judge_agree_conf and
+                    self._heard_alike(interim.tokens, hearing))):
             judged = self.classifier.classify_partial(interim.tokens)
             redirect_too_soon = judged.kind is InterruptionType.REDIRECT and \
                 not self._voiced_enough_for_redirect(hearing)
@@ -604,6 +609,17 @@ class BargeinMachine:
         heard = hearing.final_all or hearing.hypothesis
         return self._pronunciations is not None and bool(heard) and \
             self._pronunciations.sounds_alike(judged.tokens, heard)
+
+    def _heard_alike(self, phrase: tuple[str, ...], hearing: Hearing) -> bool:
+        """A run of the open decode's current hypothesis (up to one word longer than the
+        phrase) sounds like ``phrase``: the same command in other spelling."""
+        if self._pronunciations is None:
+            return False
+        heard = hearing.hypothesis
+        longest = len(phrase) + 1
+        return any(self._pronunciations.sounds_alike(phrase, heard[i:j])
+                   for i in range(len(heard))
+                   for j in range(i + 1, min(len(heard), i + longest) + 1))
 
     def _maybe_cut(self, t_seconds: float, actions: list[Action]) -> None:
         barge = self._barge

@@ -375,3 +375,28 @@ def test_a_command_that_cut_stands_when_a_television_drowns_the_rest_of_the_stre
                                                 ("really", onset + 1.0, onset + 1.4, 0.2))))
     assert final_type(room) is InterruptionType.CANCELLATION
     assert room.machine.state is not State.SPEAKING, "the answer stays stopped"
+
+
+def test_a_command_heard_by_another_ear_cuts_at_once_where_the_open_decode_sounds_like_it(
+        classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room)
+    room.feed(PartialTranscript("top half", room.at(0.3)))
+    out = room.feed(PartialTranscript("stop", room.at(0.02), source="spotter"))
+    assert Cut in kinds(out), "'top' is the spotted 'stop' misspelt"
+
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room)
+    room.feed(PartialTranscript("top", room.at(0.3)))
+    out = interim_verdict(room, onset, "stop it", 0.69)
+    assert Cut in kinds(out), "a less sure verdict the open decode echoes in sound"
+
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room)
+    room.feed(PartialTranscript("okay", room.at(0.3)))
+    out = room.feed(PartialTranscript("stop", room.at(0.02), source="spotter"))
+    out += interim_verdict(room, onset, "stop it", 0.69)
+    assert Cut not in kinds(out), "nothing the open decode heard sounds like 'stop'"
