@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from test_machine import classifier, kinds, speaking_room  # noqa: F401 - fixture
 
 from bargein.agent.interruption import InterruptionType
@@ -29,6 +30,12 @@ def sound(**fields) -> SpanEvidence:
 
 def words(*items: tuple[str, float, float, float]) -> tuple[Word, ...]:
     return tuple(Word(text, start, end, conf) for text, start, end, conf in items)
+
+
+def evenly(said: str, onset: float, conf: float = 0.9, step_s: float = 0.2) -> tuple[Word, ...]:
+    """The words of ``said`` one after another from ``onset``, ``step_s`` each."""
+    return tuple(Word(w, onset + step_s * i, onset + step_s * (i + 1), conf)
+                 for i, w in enumerate(said.split()))
 
 
 def start(room, voice: SpanEvidence | None = VOICE) -> float:
@@ -245,29 +252,30 @@ def test_the_spans_of_one_stretch_add_their_voicing(classifier):
     assert final_type(room) is InterruptionType.REDIRECT
 
 
-def test_a_person_taking_the_floor_in_unsure_words_is_not_resumed_over(classifier):
-    room = speaking_room(classifier)
-    room.play_to(1.0)
+def long_unsure_utterance(room, be_conf: float) -> list:
+    """1.1 s of close voice heard as "not meant to be honest", "be honest" at ``be_conf``."""
     onset = start(room, sound(duration_ms=1700.0, voiced_ms=1100.0))
     room.feed(SpeechEnded(onset + 1.7, room.at(1.7)))
-    out = room.feed(FinalTranscript("not meant to be honest", room.at(0.1), words=words(
+    return room.feed(FinalTranscript("not meant to be honest", room.at(0.1), words=words(
         ("not", onset, onset + 0.25, 0.26), ("meant", onset + 0.25, onset + 0.5, 0.05),
-        ("to", onset + 0.5, onset + 0.6, 0.02), ("be", onset + 0.7, onset + 0.9, 0.75),
-        ("honest", onset + 0.9, onset + 1.4, 0.77))))
+        ("to", onset + 0.5, onset + 0.6, 0.02), ("be", onset + 0.7, onset + 0.9, be_conf),
+        ("honest", onset + 0.9, onset + 1.4, be_conf))))
+
+
+@pytest.mark.parametrize("be_conf, expected", [
+    (0.75, InterruptionType.REDIRECT),     # what it heard surely: a redirect
+    (0.15, InterruptionType.CORRECTION),   # nothing sure: how it opens
+])
+def test_a_person_taking_the_floor_in_unsure_words_is_not_resumed_over(classifier, be_conf,
+                                                                         expected):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    out = long_unsure_utterance(room, be_conf)
     assert Cut in kinds(out), "1.1 s of close voice: someone has taken the floor"
-    assert final_type(room) is InterruptionType.REDIRECT, "what it heard surely: a redirect"
+    assert final_type(room) is expected
 
-    room = speaking_room(classifier)
-    room.play_to(1.0)
-    onset = start(room, sound(duration_ms=1700.0, voiced_ms=1100.0))
-    room.feed(SpeechEnded(onset + 1.7, room.at(1.7)))
-    out = room.feed(FinalTranscript("not meant to be honest", room.at(0.1), words=words(
-        ("not", onset, onset + 0.25, 0.26), ("meant", onset + 0.25, onset + 0.5, 0.05),
-        ("to", onset + 0.5, onset + 0.6, 0.02), ("be", onset + 0.7, onset + 0.9, 0.15),
-        ("honest", onset + 0.9, onset + 1.4, 0.17))))
-    assert Cut in kinds(out)
-    assert final_type(room) is InterruptionType.CORRECTION, "nothing sure: how it opens"
 
+def test_unsure_words_with_little_voice_are_not_enough_to_stop_for(classifier):
     room = speaking_room(classifier)
     room.play_to(1.0)
     onset = start(room, sound(duration_ms=500.0, voiced_ms=200.0))
@@ -284,8 +292,7 @@ def test_words_without_a_command_take_the_floor_only_from_close_by(classifier):
         room.play_to(1.0)
         onset = start(room, sound(duration_ms=2500.0, voiced_ms=1800.0, level_dbfs=level_dbfs))
         room.feed(SpeechEnded(onset + 2.5, room.at(2.5)))
-        out = room.feed(FinalTranscript(said, room.at(0.1), words=words(
-            *[(w, onset + 0.2 * i, onset + 0.2 * i + 0.2, 0.9) for i, w in enumerate(said.split())])))
+        out = room.feed(FinalTranscript(said, room.at(0.1), words=evenly(said, onset)))
         assert (Cut in kinds(out)) is cuts, level_dbfs
     assert final_type(room) is InterruptionType.REDIRECT
 
@@ -335,9 +342,7 @@ def test_a_quiet_redirect_waits_for_its_end_where_a_close_one_cuts_at_once(class
         assert (Cut in kinds(out)) is cuts_while_talking, level_dbfs
         if not cuts_while_talking:
             room.feed(SpeechEnded(onset + 2.0, room.at(0.5)))
-            out = room.feed(FinalTranscript(said, room.at(0.1), words=words(
-                *[(w, onset + 0.2 * i, onset + 0.2 * i + 0.2, 0.9)
-                  for i, w in enumerate(said.split())])))
+            out = room.feed(FinalTranscript(said, room.at(0.1), words=evenly(said, onset)))
             assert Cut in kinds(out), "above redirect_min_dbfs over the whole stretch"
             assert final_type(room) is InterruptionType.REDIRECT
 

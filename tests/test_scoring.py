@@ -367,16 +367,8 @@ def test_reply_latency_runs_from_the_end_of_the_words_it_answers_to_the_first_sa
 
 
 def test_cancellations_have_their_own_cut_latency():
-    log = SimLogWriter(None)
-    played_words(log, upto=10)
-    log.write("truth_button", 2.0, at_s=2.0)
-    log.write("cut", 2.001, type="button")
-    log.write("speaker_silent", 2.012)
-    log.interruption(2.01, {"type": "button", "handled": "cut", "words_heard": AGENT.split()[:6]})
-    data = {"description": "b", "agent": {"text": AGENT}, "button": [{"at_s": 2.0}],
-            "expect": {"outcome": "cut", "type": "button"}}
-    base = score_scenario(scenario_from_dict(data, Path("/suite/button.toml")), log.events)
-    voice = dataclasses.replace(base, button_cut_ms=None)
+    voice = score_scenario(scenario("s", "cut", "cancellation"),
+                           cut_log(["Our", "refund", "policy", "covers"]).events)
     scores = [dataclasses.replace(voice, expected_type="cancellation", cut_ms=600.0),
               dataclasses.replace(voice, expected_type="cancellation", cut_ms=700.0),
               dataclasses.replace(voice, expected_type="redirect", cut_ms=1500.0)]
