@@ -604,9 +604,11 @@ def test_a_trickling_and_a_50_mb_llm_answer_end_within_their_limits_and_the_daem
         said_s = daemon.send(f"say {korean_clip}")
         daemon.wait_log("local agent answers", 20.0, after=offset)
         assert "a line longer than" in daemon.log_text()[offset:]
-        _wait_status(daemon, lambda s: s == "speaking", "speaking", 10.0, said_s)
+        speaking = _wait_status(daemon, lambda s: s.startswith("speaking"), "speaking", 10.0,
+                                said_s)
+        assert speaking.startswith("speaking; LLM failing, local agent answers (malformed reply")
         spoke_s = time.monotonic()
-        _wait_status(daemon, lambda s: s == "listening", "listening", 30.0, spoke_s)
+        _wait_status(daemon, lambda s: s.startswith("listening;"), "listening", 30.0, spoke_s)
         assert daemon.proc.poll() is None
         daemon.proc.send_signal(signal.SIGTERM)
         assert daemon.proc.wait(timeout=5.0) == 0
