@@ -71,6 +71,8 @@ class Hearing:
     judged: Judged | None = None
     interim: Judged | None = None
     """The phrase judge's latest verdict on the utterance so far, while it goes on."""
+    interims: list[Judged] = field(default_factory=list)
+    """Every verdict on the utterance so far, in order."""
     sound: SpanEvidence | None = None
     _earlier_sound: SpanEvidence | None = None
     _settled: Tokens = ()
@@ -148,6 +150,7 @@ class Hearing:
         conf = min((w.conf for w in words), default=1.0 if text.strip() else 0.0)
         if interim:
             self.interim = Judged(normalise(text), conf)
+            self.interims.append(self.interim)
         else:
             self.judged = Judged(normalise(text), conf)
 

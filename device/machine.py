@@ -34,7 +34,7 @@ from bargein.audio.speech_evidence import SpanEvidence
 from bargein.device.appliance_settings import BargeinSettings
 from bargein.device.event_log import InterruptionRecord
 from bargein.device.heard import Heard, what_was_heard
-from bargein.device.hearing import Hearing
+from bargein.device.hearing import Hearing, Judged
 from bargein.tts.speech import SpeechChunk, WordSpan
 
 log = logging.getLogger(__name__)
@@ -576,11 +576,17 @@ class BargeinMachine:
         held = c.classify_tokens(hearing.stable_before_final)
         if kind is InterruptionType.NOISE and held in CUT_TYPES - {InterruptionType.REDIRECT}:
             kind = held
-        judged = hearing.judged
-        judged_kind = c.classify_tokens(judged.tokens) if self._judged_counts(hearing) else None
-        if judged_kind is not None and judged_kind is not InterruptionType.NOISE:
+        verdict = self._verdict(hearing)
+        judged_kind = c.classify_tokens(verdict.tokens) if verdict is not None else None
+        if verdict is not None and judged_kind is not InterruptionType.NOISE:
             if kind in (InterruptionType.NOISE, judged_kind):
                 return judged_kind
+            # Where both ears open alike, the one that surely heard more decides: "what
+            # about tomorrow" over the judge's "what about what", the judge's "actually
+            # never mind" over "actually ... minute". Otherwise a few words the open
+            # decode makes a redirect of are the judge's phrase misheard.
+            if tokens and tokens[0] == verdict.tokens[0]:
+                return judged_kind if len(verdict.tokens) > len(tokens) else kind
             if kind is InterruptionType.REDIRECT and len(tokens) <= SHORT_UTTERANCE_WORDS:
                 return judged_kind
             return kind
@@ -598,17 +604,25 @@ class BargeinMachine:
             return kind if kind is InterruptionType.REDIRECT else heard_all
         return kind
 
-    def _judged_counts(self, hearing: Hearing) -> bool:
-        """Whether the phrase judge's verdict is evidence: sure enough on its own, or less
-        sure and the open decode heard the same sounds in other words."""
+    def _verdict(self, hearing: Hearing) -> Judged | None:
+        """The phrase judge's verdict that is evidence, if any: on the whole utterance, sure
+        enough on its own or less sure where the open decode heard the same sounds in
+        other words; else, where the whole utterance got no verdict (it outgrew the
+        judge's 2 s, or held no phrase), the last sure one on the utterance so far
+        ("actually never mind" judged while "that one minute" was decoded)."""
         judged, s = hearing.judged, self.settings
-        if judged is None or not judged.tokens or judged.conf < s.judge_agree_conf:
-            return False
-        if judged.conf >= s.judge_accept_conf:
-            return True
-        heard = hearing.final_all or hearing.hypothesis
-        return self._pronunciations is not None and bool(heard) and \
-            self._pronunciations.sounds_alike(judged.tokens, heard)
+        if judged is not None and judged.tokens and judged.conf >= s.judge_agree_conf:
+            if judged.conf >= s.judge_accept_conf:
+                return judged
+            heard = hearing.final_all or hearing.hypothesis
+            if self._pronunciations is not None and heard and \
+                    self._pronunciations.sounds_alike(judged.tokens, heard):
+                return judged
+        if judged is None or not judged.tokens:
+            for interim in reversed(hearing.interims):
+                if interim.tokens and interim.conf >= s.judge_accept_conf:
+                    return interim
+        return None
 
     def _heard_alike(self, phrase: tuple[str, ...], hearing: Hearing) -> bool:
         """A run of the open decode's current hypothesis (up to one word longer than the
@@ -725,10 +739,8 @@ class BargeinMachine:
         if self.classifier.is_resume(text):
             return True
         barge = self._barge
-        if barge is None or not self._judged_counts(barge.hearing):
-            return False
-        judged = barge.hearing.judged
-        return judged is not None and self.classifier.is_resume(" ".join(judged.tokens))
+        verdict = self._verdict(barge.hearing) if barge is not None else None
+        return verdict is not None and self.classifier.is_resume(" ".join(verdict.tokens))
 
     # -- event handlers --------------------------------------------------------------
 

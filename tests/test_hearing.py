@@ -405,3 +405,34 @@ def test_a_command_heard_by_another_ear_cuts_at_once_where_the_open_decode_sound
     out = room.feed(PartialTranscript("stop", room.at(0.02), source="spotter"))
     out += interim_verdict(room, onset, "stop it", 0.69)
     assert Cut not in kinds(out), "nothing the open decode heard sounds like 'stop'"
+
+
+def test_the_last_sure_verdict_so_far_stands_when_the_utterance_outgrew_the_judge(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room, sound(duration_ms=1500.0, voiced_ms=1000.0))
+    interim_verdict(room, onset, "actually", 0.96)
+    assert room.machine.state is State.INTERRUPTED, "'actually' opens a correction: cut"
+    interim_verdict(room, onset, "actually never mind", 0.94)
+    interim_verdict(room, onset, "actually never mind", 0.6)
+    room.feed(SpeechEnded(onset + 1.5, room.at(0.3)))
+    room.feed(FinalTranscript("", room.at(0.02), source="phrases"))  # longer than it judges
+    room.feed(FinalTranscript("actually that one minute", room.at(0.01), words=words(
+        ("actually", onset, onset + 0.6, 1.0), ("that", onset + 0.6, onset + 0.8, 0.21),
+        ("one", onset + 0.8, onset + 1.0, 0.06), ("minute", onset + 1.0, onset + 1.4, 0.3))))
+    assert final_type(room) is InterruptionType.CANCELLATION
+
+
+def test_the_open_decode_that_surely_heard_more_after_the_same_opening_keeps_its_reading(
+        classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room, sound(duration_ms=1000.0, voiced_ms=700.0))
+    room.feed(SpeechEnded(onset + 1.0, room.at(0.8)))
+    room.feed(FinalTranscript("what about what", room.at(0.02), source="phrases",
+                              words=evenly("what about what", onset, conf=0.92)))
+    out = room.feed(FinalTranscript("what about tomorrow", room.at(0.01), words=words(
+        ("what", onset, onset + 0.2, 0.59), ("about", onset + 0.2, onset + 0.5, 1.0),
+        ("tomorrow", onset + 0.5, onset + 1.0, 1.0))))
+    assert Cut in kinds(out)
+    assert final_type(room) is InterruptionType.REDIRECT
