@@ -18,7 +18,10 @@ Around the loop it supervises:
 - devices: a lost mic or speaker is a logged state; the keepers reconnect with
   back-off while the loop runs on silence, so the answer in progress still finishes;
 - records: every interruption goes to the event log (``<state_dir>/events.jsonl``)
-  and to the interruption-rate tracker.
+  and to the interruption-rate tracker;
+- side concerns: a full or read-only disk, a failing status LED or a failing LLM
+  never stop the appliance; each is named in ``STATUS=`` while it lasts (the event
+  log keeps records in memory and writes them once the disk takes them again).
 
 No audio is stored; transcripts reach the logs only with ``[events] log_transcripts``.
 """
