@@ -1,4 +1,4 @@
-"""Config tables owned by the appliance: ``[bargein]``, ``[button]``, ``[events]``."""
+"""Config tables owned by the appliance: ``[bargein]``, ``[listen]``, ``[button]``, ``[events]``."""
 
 from __future__ import annotations
 
@@ -88,6 +88,31 @@ class BargeinSettings:
     listen_timeout_s: float = setting(
         8.0, "After a button press, stop listening if nobody speaks within this",
         unit="s", min=1.0, max=60.0,
+    )
+
+
+LISTEN_MODES = ("wake_word", "button", "open")
+"""What opens a turn while the appliance is idle (``[listen] mode``)."""
+
+
+@dataclass(frozen=True)
+class ListenSettings:
+    """When speech is a request: after the wake word, after the button, or always."""
+
+    mode: str = setting(
+        "wake_word",
+        "What opens a turn while the appliance is idle: wake_word = the wake word ([wake]) or "
+        "the button, other speech is ignored (only counted); button = only the button; open = "
+        "any speech the recognizer turns into words (the behaviour before the wake word: a "
+        "television or two people talking to each other get answers). The wake word also "
+        "stops an answer in wake_word mode",
+        choices=LISTEN_MODES,
+    )
+    follow_up_s: float = setting(
+        5.0,
+        "After the appliance has spoken (wake_word and button modes), speech that starts "
+        "within this long is a reply and needs no wake word or press; 0 = no follow-up",
+        unit="s", min=0.0, max=30.0,
     )
 
 

@@ -22,7 +22,8 @@ from typing import Any
 from bargein.agent.settings import AgentSettings
 from bargein.asr.settings import AsrSettings
 from bargein.audio.settings import AudioSettings, EchoSettings, VadSettings, WakeSettings
-from bargein.device.appliance_settings import BargeinSettings, ButtonSettings, EventsSettings
+from bargein.device.appliance_settings import (BargeinSettings, ButtonSettings, EventsSettings,
+                                               ListenSettings)
 from bargein.device.errors import ConfigError
 from bargein.tts.settings import TtsSettings
 
@@ -39,6 +40,7 @@ class Config:
     vad: VadSettings = field(default_factory=VadSettings)
     echo: EchoSettings = field(default_factory=EchoSettings)
     wake: WakeSettings = field(default_factory=WakeSettings)
+    listen: ListenSettings = field(default_factory=ListenSettings)
     asr: AsrSettings = field(default_factory=AsrSettings)
     tts: TtsSettings = field(default_factory=TtsSettings)
     bargein: BargeinSettings = field(default_factory=BargeinSettings)
