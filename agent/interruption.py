@@ -15,6 +15,7 @@ class InterruptionType(str, Enum):
     CLARIFICATION = "clarification"  # "wait, what?": cut, repeat more slowly
     NOISE = "noise"                  # cough, clap, door: keep talking
     BUTTON = "button"                # the hardware button: cut at once
+    WAKE_WORD = "wake_word"          # the wake word over the answer: cut at once, new turn
 
 
 CUT_TYPES = frozenset(
@@ -24,6 +25,7 @@ CUT_TYPES = frozenset(
         InterruptionType.REDIRECT,
         InterruptionType.CLARIFICATION,
         InterruptionType.BUTTON,
+        InterruptionType.WAKE_WORD,
     }
 )
 """Types that stop the voice; the others (backchannel, noise) let it keep talking."""

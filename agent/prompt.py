@@ -29,6 +29,8 @@ _GUIDANCE = {
     "again, more simply and slowly.",
     InterruptionType.BUTTON: "They pressed the stop button. Say nothing more than a very "
     "short acknowledgement.",
+    InterruptionType.WAKE_WORD: "They said the wake word over your answer to ask something "
+    "new. Answer what they ask now.",
 }
 
 

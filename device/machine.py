@@ -18,6 +18,15 @@ The graded response while the appliance talks:
 
 Speech while the agent is thinking is an interruption too: it cancels the pending
 reply and is merged into the user's turn. The button cuts with no minimum.
+
+What opens a turn while idle is the listening mode (``[listen] mode``): in ``open``
+any words do; in ``wake_word`` the wake word (:class:`WakeWord`) or the button, and in
+``button`` only the button, while other speech is counted (:class:`SpeechIgnored`) and
+not answered. After the appliance has spoken, a follow-up window (``follow_up_s``)
+takes a reply without either. The wake word over the answer cuts like the button and
+opens a turn, unless the appliance itself said the wake phrase in the seconds before
+(the text guard). The machine on its own listens openly, as before the wake word
+(:data:`OPEN_LISTENING`); the daemon and the benchmark pass the configured mode.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from bargein.agent.interruption import CUT_TYPES, InterruptionType
 from bargein.asr.pronunciation import pronunciations_for
 from bargein.asr.results import Word
 from bargein.audio.speech_evidence import SpanEvidence
-from bargein.device.appliance_settings import BargeinSettings
+from bargein.device.appliance_settings import BargeinSettings, ListenSettings
 from bargein.device.event_log import InterruptionRecord
 from bargein.device.heard import Heard, what_was_heard
 from bargein.device.hearing import Hearing, Judged
@@ -111,6 +120,18 @@ class ButtonPressed:
 
 
 @dataclass(frozen=True)
+class WakeWord:
+    """The wake word detector heard the wake phrase, which ended about ``end_s`` (capture
+    clock). ``wake_word`` is the phrase as its model spells it ("Alexa"): its words are
+    not part of the request, and the appliance's own voice saying them is no wake word."""
+
+    end_s: float
+    t_seconds: float
+    wake_word: str = ""
+    probability: float = 1.0
+
+
+@dataclass(frozen=True)
 class ButtonHeld:
     """A long press: toggles microphone mute."""
 
@@ -181,7 +202,7 @@ class Tick:
 
 Event = (
     SpeechStarted | SpeechEnded | PartialTranscript | FinalTranscript | SpeechAcoustics
-    | ButtonPressed
+    | ButtonPressed | WakeWord
     | ButtonHeld | PlaybackPosition | PlaybackFinished | AgentText | AgentFailed
     | SpeechChunkQueued | Tick
 )
@@ -259,16 +280,26 @@ class SetMute:
 
 
 @dataclass(frozen=True)
+class SpeechIgnored:
+    """Words nobody addressed to the appliance (no wake word, press or follow-up window):
+    not answered and not logged, only counted; ``words`` is how many."""
+
+    words: int
+
+
+@dataclass(frozen=True)
 class StatusChanged:
-    """For the LED and systemd's STATUS=."""
+    """For the LED and systemd's STATUS=; ``follow_up``: idle, but a reply needs no wake
+    word or press yet (the follow-up window)."""
 
     state: str
     muted: bool
+    follow_up: bool = False
 
 
 Action = (
     Duck | Unduck | Cut | Pause | Resume | Speak | CancelSpeech | CancelAgent | SendToAgent
-    | StartListening | LogInterruption | SetMute | StatusChanged
+    | StartListening | LogInterruption | SetMute | SpeechIgnored | StatusChanged
 )
 
 
@@ -364,14 +395,23 @@ LEVEL_SO_FAR_MARGIN_DB = 3.0
 """How much louder than ``redirect_min_dbfs`` speech still going on must be to redirect."""
 OWN_WORDS_BEFORE_S = 2.5
 """The appliance's words played this long before an onset are its echo's vocabulary."""
+WAKE_LATENCY_S = 0.1
+"""About how long after the phrase ends the detector reports it: a recognized word whose
+middle comes earlier than that is the phrase, not the request."""
+OPEN_LISTENING = ListenSettings(mode="open")
+"""Any words open a turn: the machine's default, as before the wake word. The config's
+default (``[listen] mode``) is the wake word; the daemon passes it."""
+_TALKING = frozenset({"speaking", "speaking_ducked", "paused", "interrupted"})
 
 
 class BargeinMachine:
     """The pure barge-in state machine. Call :meth:`handle` with each event."""
 
-    def __init__(self, settings: BargeinSettings, classifier: InterruptionClassifier) -> None:
+    def __init__(self, settings: BargeinSettings, classifier: InterruptionClassifier,
+                 listen: ListenSettings = OPEN_LISTENING) -> None:
         self.settings = settings
         self.classifier = classifier
+        self.listen = listen
         self._pronunciations = pronunciations_for(settings.language)
         self.state = State.IDLE
         self.muted = False
@@ -388,19 +428,47 @@ class BargeinMachine:
         self._final_deadline_s: float | None = None
         self._let_go: _Barge | None = None  # the last stretch let go, in case speech resumes
         self._consumes_remainder = False
+        self._follow_up_until_s: float | None = None
+        self._follow_up = False  # the window is open (for StatusChanged)
+        self._unaddressed_onset_s: float | None = None  # idle speech no one opened a turn for
+        self._wake_end_s: float | None = None  # the wake word that opened this turn ended here
+        self._wake_phrase: tuple[str, ...] = ()
+        self._finished: tuple[_Utterance, float] | None = None  # last played out, and when
+        self.ignored_utterances = 0
+        """Finished utterances not answered: nobody opened a turn for them."""
+        self.own_wake_words = 0
+        """Wake words not taken: the appliance had just said the phrase itself."""
 
     # -- public --------------------------------------------------------------------
 
     def handle(self, event: Event) -> list[Action]:
         """Feed one event; return the actions to carry out, in order."""
-        before = (self.state, self.muted)
+        before = (self.state, self.muted, self._follow_up)
         actions: list[Action] = []
         handler = getattr(self, f"_on_{type(event).__name__}")
         handler(event, actions)
-        if (self.state, self.muted) != before:
+        self._update_follow_up(before[0], event.t_seconds)
+        if (self.state, self.muted, self._follow_up) != before:
             log.debug("state %s -> %s", before[0].value, self.state.value)
-            actions.append(StatusChanged(self.state.value, self.muted))
+            actions.append(StatusChanged(self.state.value, self.muted, self._follow_up))
         return actions
+
+    @property
+    def gated(self) -> bool:
+        """Idle speech needs the wake word or the button (``wake_word`` / ``button`` mode)."""
+        return self.listen.mode != "open"
+
+    def _update_follow_up(self, before: State, t_seconds: float) -> None:
+        """Open the follow-up window when the appliance stops talking; close it when a turn
+        starts or it runs out. The wake word that opened a turn is forgotten once idle."""
+        if self.state is not State.IDLE:
+            self._follow_up_until_s = None
+        elif before.value in _TALKING and self.gated and self.listen.follow_up_s > 0:
+            self._follow_up_until_s = t_seconds + self.listen.follow_up_s
+        if self.state is State.IDLE:
+            self._wake_end_s = None
+        until = self._follow_up_until_s
+        self._follow_up = until is not None and t_seconds < until
 
     @property
     def utterance_id(self) -> int | None:
@@ -428,6 +496,7 @@ class BargeinMachine:
         return max(0.0, end - barge.onset_s) * 1000.0
 
     def _send(self, text: str, record: InterruptionRecord | None, actions: list[Action]) -> None:
+        self._wake_end_s = None
         self._reply_id = self._new_id()
         self._last_user_text = text
         self._utterance = None
@@ -764,6 +833,9 @@ class BargeinMachine:
                 barge.hearing.own_words = self._own_words(utt, ev.onset_s, ev.t_seconds)
             actions.append(Duck(self.settings.duck_db))
             self.state = State.SPEAKING_DUCKED
+        elif self.state is State.IDLE and self.gated and not self._in_follow_up(ev.onset_s):
+            # Nobody opened a turn: heard, not answered, unless the wake word comes in it.
+            self._unaddressed_onset_s = ev.onset_s
         elif self.state in (State.IDLE, State.LISTENING):
             self._barge = _Barge(onset_s=ev.onset_s)
             self._listen_deadline_s = None
@@ -795,7 +867,12 @@ class BargeinMachine:
             barge.decision = self._decide(ev.t_seconds)
             self._maybe_cut(ev.t_seconds, actions)
 
+    def _in_follow_up(self, onset_s: float) -> bool:
+        until = self._follow_up_until_s
+        return until is not None and onset_s <= until
+
     def _on_SpeechEnded(self, ev: SpeechEnded, actions: list[Action]) -> None:
+        self._unaddressed_onset_s = None
         barge = self._barge
         if self.muted or barge is None:
             return
@@ -890,7 +967,16 @@ class BargeinMachine:
                 self._merged_turn(text, ev.t_seconds, actions)
             else:
                 self._barge = None  # a backchannel or noise while thinking changes nothing
+        elif self.state is State.IDLE and self.gated:
+            self._ignore(text, actions)
         elif self.state in (State.LISTENING, State.IDLE):
+            if self._wake_end_s is not None:
+                text = self._without_wake_word(text, ev.words)
+                if not self.classifier.normalise(text):
+                    # Only the wake word so far: the request is still to come.
+                    self._barge = None
+                    self._listen_deadline_s = ev.t_seconds + self.settings.listen_timeout_s
+                    return
             if self._merge_text:
                 self._merged_turn(text, ev.t_seconds, actions)
             elif self.classifier.normalise(text):
@@ -899,6 +985,31 @@ class BargeinMachine:
                 self._barge = None
                 if self._listen_deadline_s is None:
                     self.state = State.IDLE
+
+    def _ignore(self, text: str, actions: list[Action]) -> None:
+        """Words while idle that nobody opened a turn for: counted, never answered."""
+        self._barge = None
+        self._unaddressed_onset_s = None
+        tokens = self.classifier.normalise(text)
+        if tokens:
+            self.ignored_utterances += 1
+            actions.append(SpeechIgnored(len(tokens)))
+            log.debug("idle speech without the wake word ignored (%d words)", len(tokens))
+
+    def _without_wake_word(self, text: str, words: tuple[Word, ...]) -> str:
+        """The request in a transcript that may hold the wake phrase: the words after its
+        last mention; failing that (the recognizer spelt it otherwise), the words that
+        began after the phrase ended, where the words have times; else all of it."""
+        tokens = list(self.classifier.normalise(text))
+        phrase = list(self._wake_phrase)
+        if phrase:
+            for i in range(len(tokens) - len(phrase), -1, -1):
+                if tokens[i:i + len(phrase)] == phrase:
+                    return " ".join(tokens[i + len(phrase):])
+        if words and self._wake_end_s is not None:
+            phrase_end_s = self._wake_end_s - WAKE_LATENCY_S
+            return " ".join(w.text for w in words if (w.start_s + w.end_s) / 2 >= phrase_end_s)
+        return text
 
     def _merged_turn(self, text: str, t_seconds: float, actions: list[Action]) -> None:
         kind = self.classifier.classify_final(text)
@@ -919,26 +1030,8 @@ class BargeinMachine:
         if self.state is State.INTERRUPTED:
             return  # already cut; the person's words are on their way
         if self._speaking():
-            barge = self._barge
-            if barge is None:
-                barge = self._barge = _Barge(onset_s=ev.t_seconds)
-            barge.decision = Decision(InterruptionType.BUTTON, True)
-            self._cut(ev.t_seconds, actions)
             # The press is the onset: the speaker went quiet one fade after it.
-            onset, barge.onset_s = barge.onset_s, ev.t_seconds
-            record = self._record(InterruptionType.BUTTON, "button", ev.t_seconds)
-            barge.onset_s = onset
-            actions.append(LogInterruption(record))
-            self._pending_record = record
-            self._consumes_remainder = True
-            # The person may already be talking: that speech becomes their turn.
-            keep = self._barge if self._barge and self._barge.had_words else None
-            self._barge = (
-                _Barge(onset_s=keep.onset_s, text=keep.text, had_words=True) if keep else None
-            )
-            self._listen_deadline_s = ev.t_seconds + self.settings.listen_timeout_s
-            actions.append(StartListening())
-            self.state = State.LISTENING
+            self._cut_and_listen(InterruptionType.BUTTON, ev.t_seconds, ev.t_seconds, actions)
         elif self.state is State.THINKING:
             self._reply_id = None
             self._barge = None
@@ -951,6 +1044,84 @@ class BargeinMachine:
             self._listen_deadline_s = ev.t_seconds + self.settings.listen_timeout_s
             actions.append(StartListening())
             self.state = State.LISTENING
+
+    def _cut_and_listen(self, kind: InterruptionType, onset_s: float, t_seconds: float,
+                        actions: list[Action]) -> None:
+        """Cut at once for the button or the wake word (recorded from ``onset_s``, handled
+        as its type's value) and open a turn."""
+        barge = self._barge
+        if barge is None:
+            barge = self._barge = _Barge(onset_s=onset_s)
+        barge.decision = Decision(kind, True)
+        self._cut(t_seconds, actions)
+        onset, barge.onset_s = barge.onset_s, onset_s
+        record = self._record(kind, kind.value, t_seconds)
+        barge.onset_s = onset
+        actions.append(LogInterruption(record))
+        self._pending_record = record
+        self._consumes_remainder = True
+        # The person may already be talking: that speech becomes their turn.
+        keep = self._barge if self._barge and self._barge.had_words else None
+        self._barge = (
+            _Barge(onset_s=keep.onset_s, text=keep.text, had_words=True) if keep else None
+        )
+        self._listen_deadline_s = t_seconds + self.settings.listen_timeout_s
+        actions.append(StartListening())
+        self.state = State.LISTENING
+
+    def _on_WakeWord(self, ev: WakeWord, actions: list[Action]) -> None:
+        if self.muted:
+            return
+        phrase = self.classifier.normalise(ev.wake_word)
+        if phrase and self._said_it_myself(phrase, ev.end_s, ev.t_seconds):
+            self.own_wake_words += 1
+            log.info("wake word not taken: the appliance itself just said %r", ev.wake_word)
+            return
+        self._wake_end_s, self._wake_phrase = ev.end_s, phrase
+        if self.state is State.INTERRUPTED:
+            return  # already cut; the person's words are on their way
+        if self._speaking():
+            # An interruption of its own: cut like the button, from the voice's onset.
+            onset_s = self._barge.onset_s if self._barge is not None else ev.end_s
+            self._cut_and_listen(InterruptionType.WAKE_WORD, onset_s, ev.t_seconds, actions)
+            log.info("wake word over the answer: voice cut, listening")
+        elif self.state is State.THINKING:
+            # As speech while thinking: the pending reply is dropped, the turn grows.
+            self._merge_text = self._last_user_text
+            self._reply_id = None
+            self._barge = None
+            actions.append(CancelAgent())
+            self._listen_deadline_s = ev.t_seconds + self.settings.listen_timeout_s
+            self.state = State.LISTENING
+        elif self.state is State.IDLE:
+            onset_s = self._unaddressed_onset_s
+            self._unaddressed_onset_s = None
+            # Speech still going on is the request (with the phrase in front of it).
+            self._barge = _Barge(onset_s=onset_s) if onset_s is not None else None
+            self._listen_deadline_s = ev.t_seconds + self.settings.listen_timeout_s
+            actions.append(StartListening())
+            self.state = State.LISTENING
+            log.info("wake word heard: listening")
+        elif self.state is State.LISTENING and self._barge is None:
+            self._listen_deadline_s = ev.t_seconds + self.settings.listen_timeout_s
+
+    def _said_it_myself(self, phrase: tuple[str, ...], end_s: float, t_seconds: float) -> bool:
+        """The text guard: every word of the wake phrase is among (or begins) the words the
+        appliance played in the ``OWN_WORDS_BEFORE_S`` before the phrase ended, and since."""
+        recent: list[tuple[_Utterance, float, float]] = []
+        if self._utterance is not None:
+            recent.append((self._utterance, t_seconds, self._utterance.played_at(t_seconds)))
+        if self._finished is not None:
+            utt, finished_t = self._finished
+            recent.append((utt, finished_t, utt.queued_end_s))
+        own: set[str] = set()
+        for utt, at_t, played in recent:
+            rate = utt.rate_hz or 1
+            since = played - (at_t - end_s) - OWN_WORDS_BEFORE_S
+            own.update(token for w in utt.words
+                       if since <= w.end_sample / rate and w.start_sample / rate <= played
+                       for token in self.classifier.normalise(w.text))
+        return all(any(o == p or (len(p) >= 4 and o.startswith(p)) for o in own) for p in phrase)
 
     def _on_ButtonHeld(self, ev: ButtonHeld, actions: list[Action]) -> None:
         self.muted = not self.muted
@@ -995,6 +1166,7 @@ class BargeinMachine:
         utt = self._utterance
         if utt is None or ev.utterance_id != utt.utterance_id:
             return
+        self._finished = (utt, ev.t_seconds)
         if self.state is State.SPEAKING:
             self._utterance = None
             self.state = State.IDLE
