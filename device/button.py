@@ -103,19 +103,23 @@ _PATTERNS: dict[str, tuple[float, float] | None] = {
 
 
 class StatusLed:
-    """Shows the appliance's state: off idle, steady listening, quick blink thinking,
-    slow pulse speaking, a short flash every two seconds when muted."""
+    """Shows the appliance's state: off idle (waiting for the wake word or the button),
+    steady listening (a turn is open, or the follow-up window after an answer), quick blink
+    thinking, slow pulse speaking, a short flash every two seconds when muted."""
 
     def __init__(self, pin: int, pwm: bool = True) -> None:
         self.pwm = pwm
         self.led: LED | PWMLED = PWMLED(pin) if pwm else LED(pin)
         self.shown = "idle"
 
-    def show(self, state: str, muted: bool = False) -> None:
-        """Display a machine state (``StatusChanged.state``)."""
+    def show(self, state: str, muted: bool = False, follow_up: bool = False) -> None:
+        """Display a machine state (``StatusChanged.state``); idle in the follow-up window
+        (a reply needs no wake word) shows as listening."""
         name = "muted" if muted else {
             "speaking_ducked": "speaking", "paused": "speaking", "interrupted": "listening",
         }.get(state, state)
+        if name == "idle" and follow_up:
+            name = "listening"
         if name == self.shown:
             return
         self.shown = name

@@ -9,7 +9,8 @@ worker, the TTS worker and the agent's I/O.
 Around the loop it supervises:
 
 - systemd: ``READY=1`` once models are loaded and devices open; ``STATUS=`` on every
-  change of state (listening / speaking / muted / device lost); ``WATCHDOG=1`` at
+  change of state (waiting for the wake word / follow-up window / listening / speaking /
+  muted / device lost); ``WATCHDOG=1`` at
   half of ``WatchdogSec=`` only while capture, playback and the loop all show fresh
   heartbeats, so a stuck audio thread gets the service restarted;
 - signals: SIGTERM (and Ctrl-C) fades the voice out, flushes the event log and exits
@@ -100,28 +101,40 @@ _STATE_TEXT = {
 
 LIVE_KEYS = frozenset(
     {f"bargein.{f.name}" for f in dataclasses.fields(BargeinSettings)} - {"bargein.preroll_ms"}
-    | {"tts.length_scale", "tts.volume"}
+    | {"tts.length_scale", "tts.volume", "listen.follow_up_s"}
     | {"events.log_transcripts", "events.rate_window_s", "events.rate_warn_per_min",
        "events.event_log_max_bytes", "events.event_log_keep"}
 )
 """Keys a SIGHUP applies at once; every other key needs a restart."""
 
 
+def idle_text(mode: str, follow_up: bool, wake_word: str = "") -> str:
+    """What the appliance waits for while idle, by listening mode (``[listen] mode``)."""
+    if follow_up:
+        return "listening for a reply (follow-up window)"
+    if mode == "wake_word":
+        return f"waiting for the wake word{f' ({wake_word})' if wake_word else ''}"
+    if mode == "button":
+        return "waiting for the button"
+    return _STATE_TEXT["idle"]
+
+
 def status_line(state: str, muted: bool, lost: list[str], log_off: str | None = None,
-                led_off: str | None = None, agent_off: str | None = None) -> str:
+                led_off: str | None = None, agent_off: str | None = None,
+                idle: str = _STATE_TEXT["idle"]) -> str:
     """The short human line systemd shows in ``systemctl status bargein``.
 
     ``log_off`` is why the event log is not reaching the disk, ``led_off`` why the
     status LED stopped, ``agent_off`` why the LLM failed its last request (None while
     they work): the appliance keeps answering, and the line says so after what
-    matters first.
+    matters first. ``idle`` is the line while idle (:func:`idle_text`).
     """
     if lost:
         text = f"device lost: {' and '.join(lost)}; reconnecting"
     elif muted:
         text = "muted (hold the button to unmute)"
     else:
-        text = _STATE_TEXT.get(state, state)
+        text = idle if state == "idle" else _STATE_TEXT.get(state, state)
     if log_off:
         text += f"; event log off ({log_off})"
     if led_off:
@@ -262,13 +275,18 @@ class Daemon:
         ring.set_reference_tap(reference)
         vad = EchoAwareVad(config.vad, config.echo, reference)
         log.info("echo control: %s canceller", vad.canceller.name)
-        self.machine = m.BargeinMachine(config.bargein, _classifier(config))
+        self.machine = m.BargeinMachine(config.bargein, _classifier(config), config.listen)
+        self.wake = None
+        if config.listen.mode == "wake_word":
+            from bargein.audio.wake_word import WakeWordDetector  # TFLite: only when used
+
+            self.wake = WakeWordDetector(config.wake)
         self.observer = OperatorLog(config.events.log_transcripts)
         self.pipeline = Pipeline(
             self.machine, ring, vad, self.recognition,
             self.speech, AgentRunner(self.agent, Conversation(), threaded=True),
             observer=self.observer, preroll_ms=config.bargein.preroll_ms,
-            on_interruption=self._on_interruption, echo_filter=vad.filter,
+            on_interruption=self._on_interruption, echo_filter=vad.filter, wake=self.wake,
         )
         self.rate = InterruptionRate(
             config.events.rate_window_s, config.events.rate_warn_per_min,
@@ -363,9 +381,11 @@ class Daemon:
         return AudioFrame(pcm=silence, t_seconds=start)
 
     def _current_status(self) -> str:
+        wake_word = self.wake.model.wake_word if self.wake is not None else ""
+        idle = idle_text(self.machine.listen.mode, self.pipeline.follow_up, wake_word)
         return status_line(self.pipeline.state, self.pipeline.muted, self.audio.lost(),
                            self.event_log.problem, self.led_problem,
-                           getattr(self.agent, "problem", None))
+                           getattr(self.agent, "problem", None), idle)
 
     def _supervise(self) -> None:
         status = self._current_status()
@@ -373,7 +393,7 @@ class Daemon:
             self._status = status
             log.info("status: %s", status)
             self.notifier.status(status)
-            self._show_on_led(self.pipeline.state, self.pipeline.muted)
+            self._show_on_led(self.pipeline.state, self.pipeline.muted, self.pipeline.follow_up)
         now = time.monotonic()
         interval_s = self.notifier.ping_interval_s
         if interval_s is not None and now >= self._next_ping_s:
@@ -394,12 +414,12 @@ class Daemon:
             if not self.event_log.is_on:
                 self.event_log.retry()  # space may have returned
 
-    def _show_on_led(self, state: str, muted: bool) -> None:
+    def _show_on_led(self, state: str, muted: bool, follow_up: bool = False) -> None:
         """A failing LED (a GPIO gone, a pin taken) is switched off, not the appliance."""
         if self.led is None:
             return
         try:
-            self.led.show(state, muted)
+            self.led.show(state, muted, follow_up)
         except (GPIOZeroError, OSError) as exc:
             self.led_problem = f"{type(exc).__name__}: {exc}"
             log.error("status LED failed (%s); running without it", self.led_problem)
@@ -445,6 +465,7 @@ class Daemon:
 
     def _apply_live(self, config: Config) -> None:
         self.machine.settings = config.bargein
+        self.machine.listen = config.listen
         self.machine.classifier.redirect_after_words = config.bargein.redirect_after_words
         self.machine.classifier.redirect_after_ms = config.bargein.redirect_after_ms
         self.speech.synth.length_scale = config.tts.length_scale

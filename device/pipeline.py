@@ -2,7 +2,8 @@
 
 The loop that owns the state machine is :meth:`Pipeline.process_frame`: each
 capture frame goes through the VAD (with a pre-roll buffer so an interruption is
-recognised from its first syllable), then the recognizer's results, the speech
+recognised from its first syllable) and, in ``wake_word`` mode, the wake word
+detector (every echo-cancelled frame, in speech or not), then the recognizer's results, the speech
 chunks synthesis finished, the playback position and the agent's sentences are
 turned into machine events; the machine's actions are carried out on the playback
 ring (duck, cut, pause, resume), the speech engine and the agent. Which world it
@@ -28,7 +29,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -51,6 +52,9 @@ from bargein.tts.speech import SpeechChunk
 from bargein.tts.synth import Synthesizer, render_sentence
 from bargein.tts.voice import Voice
 
+if TYPE_CHECKING:  # the detector's module loads TensorFlow Lite; only its type is needed here
+    from bargein.audio.wake_word import WakeDetected
+
 log = logging.getLogger(__name__)
 
 GAP_AFTER_CUT_S = 0.3
@@ -71,6 +75,12 @@ class Strategy(Protocol):
     """Anything that turns machine events into actions: ours, or a baseline."""
 
     def handle(self, event: m.Event) -> list[m.Action]: ...
+
+
+class WakeDetector(Protocol):
+    """The wake word on the capture path (:class:`bargein.audio.wake_word.WakeWordDetector`)."""
+
+    def process(self, frame: AudioFrame) -> WakeDetected | None: ...
 
 
 class Observer(Protocol):
@@ -356,6 +366,7 @@ class Pipeline:
         preroll_ms: int = 200,
         on_interruption: Callable[[InterruptionRecord], None] | None = None,
         echo_filter: Callable[[AudioFrame], AudioFrame] | None = None,
+        wake: WakeDetector | None = None,
     ) -> None:
         self.strategy = strategy
         self.ring = ring
@@ -366,6 +377,7 @@ class Pipeline:
         self.observer = observer or NullObserver()
         self.on_interruption = on_interruption
         self.echo_filter = echo_filter
+        self.wake = wake
         self._preroll: collections.deque[AudioFrame] = collections.deque()
         self._preroll_s = preroll_ms / 1000.0
         self._in_speech = False
@@ -378,6 +390,10 @@ class Pipeline:
         self._spoken: dict[int, list[str]] = {}
         self.muted = False
         self.state = "idle"
+        self.follow_up = False
+        """Idle with the follow-up window open (a reply needs no wake word)."""
+        self.ignored_speech = 0
+        """Utterances heard while idle that nobody opened a turn for (not answered)."""
         self.interruptions: list[InterruptionRecord] = []
 
     # -- inputs from other threads ---------------------------------------------------
@@ -414,6 +430,11 @@ class Pipeline:
             self._preroll.popleft()
         if not self.muted:
             self._run_vad(frame, now)
+            if self.wake is not None:
+                heard = self.wake.process(frame)
+                if heard is not None:
+                    self.handle(m.WakeWord(heard.t_seconds, now, heard.wake_word,
+                                           heard.probability))
         for result in self.recognition.poll(now):
             if self._is_own_echo(result.text):
                 self.echo_partials_dropped += 1
@@ -538,6 +559,8 @@ class Pipeline:
                 self.on_interruption(action.record)
         elif isinstance(action, m.SetMute):
             self.muted = action.muted
+        elif isinstance(action, m.SpeechIgnored):
+            self.ignored_speech += 1
         elif isinstance(action, m.StatusChanged):
             if action.state == "speaking" and self.state == "speaking_ducked" and self._in_speech:
                 # The voice came back (backchannel or noise) while the VAD still hears
@@ -548,3 +571,4 @@ class Pipeline:
                 self.recognition.end(now)
                 self.observer.vad(False, now, now)
             self.state = action.state
+            self.follow_up = action.follow_up

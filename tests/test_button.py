@@ -138,6 +138,10 @@ def test_status_led_shows_each_state(mock_factory):
     assert led.shown == "muted"
     led.show("idle")
     assert pin.state == 0
+    led.show("idle", follow_up=True)  # the follow-up window: listening without a wake word
+    assert pin.state == 1
+    led.show("idle")
+    assert pin.state == 0
     led.close()
 
 

@@ -26,7 +26,7 @@ from bargein.asr.worker import AsrWorker
 from bargein.audio.frames import AudioFrame
 from bargein.device.config import Config, config_from_dict
 from bargein.device.config_reload import changed_keys, with_keys
-from bargein.device.daemon import LIVE_KEYS, status_line
+from bargein.device.daemon import LIVE_KEYS, idle_text, status_line
 from bargein.device.event_log import EVENT_LOG_NAME, EventLog, InterruptionRecord, read_records
 from bargein.device.heartbeat import Heartbeats
 from bargein.device.logging_setup import configure_logging, under_systemd
@@ -154,9 +154,12 @@ class RunningDaemon:
 
 
 def _config(state_dir: Path) -> str:
+    # Open listening: the Korean clip is heard as a request without a wake word.
     return f"""
 [audio]
 backend = "virtual"
+[listen]
+mode = "open"
 [events]
 state_dir = "{state_dir}"
 """
@@ -428,6 +431,17 @@ def test_status_line_says_what_matters_first() -> None:
         "listening; LLM failing, local agent answers (HTTP 500)")
     assert (status_line("speaking", False, [], "cannot write /s/events.jsonl: No space left")
             == "speaking; event log off (cannot write /s/events.jsonl: No space left)")
+
+
+def test_status_line_names_what_the_idle_appliance_waits_for() -> None:
+    assert status_line("idle", False, [], idle=idle_text("wake_word", False, "Alexa")) == \
+        "waiting for the wake word (Alexa)"
+    assert status_line("idle", False, [], idle=idle_text("wake_word", True, "Alexa")) == \
+        "listening for a reply (follow-up window)"
+    assert status_line("idle", False, [], idle=idle_text("button", False)) == \
+        "waiting for the button"
+    assert status_line("idle", False, [], idle=idle_text("open", False)) == "listening"
+    assert status_line("speaking", False, [], idle=idle_text("wake_word", False)) == "speaking"
 
 
 def test_real_device_path_opens_alsa_devices_reports_ready_and_stops(tmp_path: Path) -> None:
