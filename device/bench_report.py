@@ -46,6 +46,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "under_echo_detect_ms_p95": ("<=", 250.0),
     "self_ducks": ("<=", 0.0),
     "reply_level_after_cut_within_1db": (">=", 1.0),
+    "idle_turn_recall": (">=", 1.0),  # issue 14: every wake phrase + request answered ...
+    "idle_false_turns": ("<=", 0.0),  # ... and no turn for the television or a side talk
 }
 _OPS = {">=": operator.ge, "<=": operator.le}
 
@@ -77,6 +79,8 @@ _SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
     ("tv_ducks", "{:.0f}"),
     ("reply_latency_ms_p50", "{:.0f}"),
     ("reply_latency_ms_p95", "{:.0f}"),
+    ("idle_turn_recall", "{:.3f}"),
+    ("idle_false_turns", "{:.0f}"),
     ("cpu_s_per_audio_s", "{:.3f}"),
 )
 
@@ -153,6 +157,9 @@ def write_document(document: Mapping[str, Any], path: Path | str) -> Path:
 def _cell(row: Mapping[str, Any]) -> str:
     """One scenario under one strategy: ✓/✗, what happened, and its main latency."""
     mark = "✓" if row.get("correct") else "✗"
+    if row["outcome"] in ("turn", "ignored"):
+        turns = row.get("turns") or 0
+        return f"{mark} turn" + (f"×{turns}" if turns > 1 else "") if turns else f"{mark} ignored"
     if row["outcome"] == "cut":
         text = f"{mark} cut"
         latency = row.get("cut_ms") if row.get("cut_ms") is not None else row.get("button_cut_ms")

@@ -41,6 +41,7 @@ class _Job:
     asr: AsrChoice
     asr_latency_ms: float
     events_path: Path | None
+    listen_mode: str | None = None
 
 
 _VOICE = None
@@ -57,14 +58,17 @@ def _run(job: _Job) -> RunOutcome:
     if job.events_path is not None:
         job.events_path.parent.mkdir(parents=True, exist_ok=True)
     result = run_scenario(job.scenario, job.strategy, voice=_VOICE, asr=job.asr,
-                          asr_latency_ms=job.asr_latency_ms, log_path=job.events_path)
+                          asr_latency_ms=job.asr_latency_ms, log_path=job.events_path,
+                          listen_mode=job.listen_mode)
     return RunOutcome(job.scenario, job.strategy, result.events, result.asr, result.cpu_s)
 
 
 def run_suite(scenarios: Sequence[Scenario], strategies: Sequence[str], *, asr: AsrChoice,
               asr_latency_ms: float = 150.0, jobs: int = 1,
-              events_dir: Path | None = None) -> Iterator[RunOutcome]:
-    """Every scenario under every strategy, in suite order, on ``jobs`` processes.
+              events_dir: Path | None = None,
+              listen_mode: str | None = None) -> Iterator[RunOutcome]:
+    """Every scenario under every strategy, in suite order, on ``jobs`` processes
+    (``listen_mode``: instead of each scenario's own).
 
     With ``events_dir`` each run's log is also written to
     ``events_dir/<strategy>/<scenario>.jsonl``.
@@ -72,7 +76,8 @@ def run_suite(scenarios: Sequence[Scenario], strategies: Sequence[str], *, asr: 
     asr = asr.resolved()
     work = [
         _Job(scenario, strategy, asr, asr_latency_ms,
-             None if events_dir is None else events_dir / strategy / f"{scenario.name}.jsonl")
+             None if events_dir is None else events_dir / strategy / f"{scenario.name}.jsonl",
+             listen_mode)
         for scenario in scenarios for strategy in strategies
     ]
     if jobs <= 1 or len(work) <= 1:

@@ -3,6 +3,9 @@
 A scenario says what the appliance is saying (``[agent]``), what the room does to
 sound (``[room]``), who talks over it and when (``[[user]]``), when the button is
 pressed (``[[button]]``), and what a good appliance does about it (``[expect]``).
+``start = "idle"`` scenarios begin with the appliance silent and waiting: the question
+is then whether the room's sounds start a turn or are ignored, under the listening mode
+of ``[listen]`` (``open`` unless the scenario says otherwise).
 The format is documented in ``tests/scenarios/README.md``; this module reads and
 checks it. A mistake stops with one line naming the file and the key, like the
 config loader.
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bargein.agent.interruption import CUT_TYPES, InterruptionType
+from bargein.device.appliance_settings import LISTEN_MODES
 from bargein.device.errors import ConfigError
 from bargein.device.recordings import RecordingError, is_package_spec, probe_recording, resolve_recording
 
@@ -33,6 +37,8 @@ log = logging.getLogger(__name__)
 
 OUTCOMES = ("cut", "continue")
 MAX_SCENARIO_BYTES = 1_000_000
+IDLE_OUTCOMES = ("turn", "ignored")
+STARTS = ("answer", "idle")
 CONTINUE_TYPES = frozenset({InterruptionType.BACKCHANNEL, InterruptionType.NOISE})
 
 _TOKEN = re.compile(r"[a-z0-9']+")
@@ -133,6 +139,11 @@ class Expectation:
     ``cuts``, when given, is the exact number of cuts; ``types`` the class of each.
     ``resumed`` asks that the words left unplayed by the cut play later (the
     "continue" follow-up after a cancellation).
+
+    Scenarios that start idle expect "turn" (something in the room opened a turn: a
+    request went to the agent) or "ignored" (nothing did); ``turns``, when given, is the
+    exact number of requests, and ``request`` the words the first one must be (the wake
+    phrase taken out).
     """
 
     outcome: str
@@ -140,6 +151,8 @@ class Expectation:
     cuts: int | None = None
     types: tuple[InterruptionType, ...] | None = None
     resumed: bool = False
+    turns: int | None = None
+    request: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +168,12 @@ class Scenario:
     buttons: tuple[ButtonPress, ...]
     expect: Expectation
     duration_s: float | None = None  # run this long; None = until the appliance is done (runner's rule)
+    start: str = "answer"  # "answer": the appliance starts answering at t = 0; "idle": it waits
+    listen_mode: str = "open"  # [listen] mode of the appliance in this scenario
+
+    @property
+    def starts_idle(self) -> bool:
+        return self.start == "idle"
 
     @property
     def is_echo_only(self) -> bool:
@@ -376,9 +395,28 @@ def _parse_type(t: _Table, key: str, value: Any) -> InterruptionType:
     return InterruptionType(value)
 
 
-def _parse_expect(source: str, data: Any) -> Expectation:
+def _parse_listen(source: str, data: Any) -> str:
+    t = _Table(source, "[listen]", data)
+    mode = t.get("mode", str, "open", choices=LISTEN_MODES)
+    t.finish()
+    return mode
+
+
+def _parse_expect(source: str, data: Any, start: str) -> Expectation:
     t = _Table(source, "[expect]", data)
-    outcome = t.get("outcome", str, required=True, choices=OUTCOMES)
+    outcome = t.get("outcome", str, required=True,
+                    choices=IDLE_OUTCOMES if start == "idle" else OUTCOMES)
+    if start == "idle":
+        turns = t.get("turns", int, None, lo=0, hi=20)
+        request = t.get("request", str, None)
+        t.finish()
+        if outcome == "ignored" and turns not in (None, 0):
+            raise t._fail("turns", 'outcome = "ignored" means no turns')
+        if outcome == "turn" and turns == 0:
+            raise t._fail("turns", 'outcome = "turn" needs at least one turn')
+        if request is not None and (outcome != "turn" or not words_of(request)):
+            raise t._fail("request", 'the words of the first request, with outcome = "turn"')
+        return Expectation(outcome=outcome, turns=turns, request=request)
     raw_type = t.get("type", str, None)
     kind = None if raw_type is None else _parse_type(t, "type", raw_type)
     cuts = t.get("cuts", int, None, lo=0, hi=20)
@@ -426,14 +464,18 @@ def scenario_from_dict(data: Mapping[str, Any], path: Path) -> Scenario:
     top = _Table(source, "top level", dict(data))
     description = top.get("description", str, required=True)
     duration_s = top.get("duration_s", float, None, lo=0.1, hi=3600.0)
-    for key in ("agent", "room", "user", "button", "expect"):
+    start = top.get("start", str, "answer", choices=STARTS)
+    for key in ("agent", "room", "user", "button", "expect", "listen"):
         top.used.add(key)
     top.finish()
-    if "agent" not in data:
-        raise ScenarioError(f"{source}: [agent]: missing; every scenario says what the appliance says")
+    if "agent" not in data and start != "idle":
+        raise ScenarioError(f"{source}: [agent]: missing; every scenario says what the appliance "
+                            "says (only a scenario with start = \"idle\" may leave it out)")
     if "expect" not in data:
-        raise ScenarioError(f"{source}: [expect]: missing; say outcome = \"cut\" or \"continue\"")
-    agent = _parse_agent(source, data["agent"])
+        outcomes = '"turn" or "ignored"' if start == "idle" else '"cut" or "continue"'
+        raise ScenarioError(f"{source}: [expect]: missing; say outcome = {outcomes}")
+    agent = _parse_agent(source, data["agent"]) if "agent" in data else AgentSpec(text="")
+    listen_mode = _parse_listen(source, data.get("listen", {}))
     room = _parse_room(source, data.get("room", {}), path.parent)
     users_raw = data.get("user", [])
     buttons_raw = data.get("button", [])
@@ -442,8 +484,19 @@ def scenario_from_dict(data: Mapping[str, Any], path: Path) -> Scenario:
             raise ScenarioError(f"{source}: [[{name}]]: must be an array of tables ([[{name}]])")
     users = tuple(_parse_user(source, i, d, path.parent) for i, d in enumerate(users_raw))
     buttons = tuple(_parse_button(source, i, d) for i, d in enumerate(buttons_raw))
-    expect = _parse_expect(source, data["expect"])
+    expect = _parse_expect(source, data["expect"], start)
 
+    if expect.outcome == "turn" and not users and not buttons:
+        raise ScenarioError(f"{source}: [expect] outcome: nothing in the room can start a turn; "
+                            "add a [[user]] or [[button]]")
+    if start == "idle" and not agent.text:
+        for entry in (*users, *buttons):
+            if entry.at_word is not None:
+                raise ScenarioError(f"{source}: at_word: an idle scenario without [agent] has no "
+                                    "answer to time it against; use at_s")
+    if start == "idle" and agent.reply_delay_ms:
+        raise ScenarioError(f"{source}: [agent] reply_delay_ms: only for scenarios that start "
+                            "answering")
     if expect.outcome == "cut" and not users and not buttons:
         raise ScenarioError(f"{source}: [expect] outcome: nothing in the room can cause a cut; "
                             "add a [[user]] or [[button]]")
@@ -458,7 +511,8 @@ def scenario_from_dict(data: Mapping[str, Any], path: Path) -> Scenario:
             raise ScenarioError(f"{source}: top level duration_s: {duration_s} ends before the "
                                 f"last entry at {last} s; make it longer")
     return Scenario(name=path.stem, path=path, description=description, agent=agent, room=room,
-                    users=users, buttons=buttons, expect=expect, duration_s=duration_s)
+                    users=users, buttons=buttons, expect=expect, duration_s=duration_s,
+                    start=start, listen_mode=listen_mode)
 
 
 def load_scenario(path: Path | str) -> Scenario:

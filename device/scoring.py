@@ -45,6 +45,17 @@ What a listener hears:
   scenario's first answer) that began after the clip did, when no later clip came
   between them; negative when the reply began while the person was still talking.
   A reply that answers no one (the television's words) gives no figure.
+
+Scenarios that start idle (``start = "idle"``):
+
+- ``outcome`` is "turn" when a request went to the agent (a ``turn`` event), else
+  "ignored"; ``turns`` counts the requests, ``ignored`` the utterances the machine
+  heard and did not answer, and ``request`` is the first request's text (the expected
+  one, when the scenario gives it, must match word for word).
+- ``idle_turn_recall``: the share of idle scenarios expecting a turn that got one (the
+  wake phrase and a request answered); ``idle_false_turns``: requests sent in idle
+  scenarios expecting none (the television or a side conversation answered). These
+  scenarios stay out of recall and the false-cut rate.
 """
 
 from __future__ import annotations
@@ -139,6 +150,10 @@ class ScenarioScore:
     self_ducks: int = 0
     tv_ducks: int = 0
     reply_latency_ms: tuple[float, ...] = ()
+    idle: bool = False
+    turns: int = 0
+    ignored: int = 0
+    request: str | None = None
     notes: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
@@ -166,6 +181,8 @@ class ScenarioScore:
             "self_ducks": self.self_ducks,
             "tv_ducks": self.tv_ducks,
             "reply_latency_ms": list(self.reply_latency_ms),
+            **({"idle": True, "turns": self.turns, "ignored": self.ignored,
+                "request": self.request} if self.idle else {}),
             "notes": list(self.notes),
         }
 
@@ -363,6 +380,9 @@ def score_scenario(scenario: Scenario, events: Sequence[SimEvent],
     expected_type = expect.type.value if expect.type is not None else None
 
     outcome = "cut" if stops else "continue"
+    turns = of_kind(events, "turn")
+    if scenario.starts_idle:
+        outcome = "turn" if turns else "ignored"
     detect_from: Cause | None
     if first is not None:
         detect_from = first.cause
@@ -397,7 +417,18 @@ def score_scenario(scenario: Scenario, events: Sequence[SimEvent],
     self_ducks, tv_ducks = _lonely_ducks(events, notes)
     cut_valid = first is not None and first.valid
     resumed = _resumed(events, scenario, first) if (expect.resumed and first is not None) else None
-    if expect.outcome == "continue":
+    request = str(turns[0]["text"]) if turns else None
+    if scenario.starts_idle:
+        correct = outcome == expect.outcome
+        if expect.turns is not None and len(turns) != expect.turns:
+            correct = False
+            notes.append(f"{len(turns)} turns, expected {expect.turns}")
+        if expect.request is not None and turns and words_of(request or "") != words_of(expect.request):
+            correct = False
+            notes.append(f"the request went as {request!r}, expected {expect.request!r}")
+        for turn in turns:
+            notes.append(f"turn at {turn.t_s:.2f} s: {turn['text']!r}")
+    elif expect.outcome == "continue":
         correct = not stops
     else:
         correct = cut_valid
@@ -444,6 +475,10 @@ def score_scenario(scenario: Scenario, events: Sequence[SimEvent],
         self_ducks=self_ducks,
         tv_ducks=tv_ducks,
         reply_latency_ms=_reply_latencies_ms(events),
+        idle=scenario.starts_idle,
+        turns=len(turns),
+        ignored=len(of_kind(events, "ignored")),
+        request=request,
         notes=tuple(notes),
     )
     log.debug("scored %s: %s", scenario.name, score)
@@ -481,6 +516,8 @@ def summarise(scores: Sequence[ScenarioScore]) -> dict[str, Any]:
     levels = [s.reply_level_after_cut_db for s in scores if s.reply_level_after_cut_db is not None]
     latencies = [ms for s in scores for ms in s.reply_latency_ms]
     audio_s = sum(s.audio_s for s in cpu)
+    want_turn = [s for s in scores if s.idle and s.expected == "turn"]
+    want_ignored = [s for s in scores if s.idle and s.expected == "ignored"]
     return {
         "recall": _rate([s.cut_valid for s in want_cut]),
         "false_cut_rate": _rate([s.outcome == "cut" for s in want_continue]),
@@ -515,4 +552,8 @@ def summarise(scores: Sequence[ScenarioScore]) -> dict[str, Any]:
         "tv_ducks": sum(s.tv_ducks for s in scores),
         "reply_latency_ms_p50": percentile(latencies, 50),
         "reply_latency_ms_p95": percentile(latencies, 95),
+        # who opens a turn (scenarios that start idle)
+        "idle_scenarios": len(want_turn) + len(want_ignored),
+        "idle_turn_recall": _rate([s.outcome == "turn" for s in want_turn]),
+        "idle_false_turns": sum(s.turns for s in want_ignored) if want_ignored else None,
     }

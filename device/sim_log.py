@@ -8,8 +8,9 @@ marked * are required, the rest optional, and any extra field is kept.
 Ground truth (what really happened in the room, known to the runner only):
   run            *scenario, *strategy, rate_hz, asr (the recognizer, e.g. "pocketsphinx:en-us
                  (with spotter, decode cost profile, cpu x1)" or "oracle (150 ms ...)"),
-                 tv_db (the level of a television in the room, null for none).
-                 First line of every log.
+                 tv_db (the level of a television in the room, null for none), start
+                 ("idle" when the scenario starts idle; absent when it starts answering),
+                 listen (the listening mode, when not "open"). First line of every log.
   truth_user     *clip (index of the [[user]] entry), *text (its transcript, "" for a
                  noise), *onset_s, *end_s: the TRUE voiced span of the clip at the mic.
                  level_db. Written at t_s = onset_s.
@@ -30,9 +31,16 @@ What the pipeline perceived and decided:
   decision       *type (an InterruptionType value): the machine classified the current
                  utterance (provisional until its record is written). reason.
   state          *state: the machine entered this state (idle, listening, thinking,
-                 speaking, speaking_ducked, interrupted).
+                 speaking, speaking_ducked, interrupted); follow_up (true: idle, with the
+                 follow-up window open).
+  wake           end_s, probability: the wake word detector heard the wake phrase (its
+                 deciding block ended at end_s); whether it counted is the machine's call.
 
 What the appliance did:
+  turn           reply_id, *text: a request went to the agent (a turn started, or an
+                 interruption's words became one); text is the request as sent.
+  ignored        words: words heard while idle that nobody opened a turn for (no wake
+                 word, press or follow-up window): not answered.
   speak          *utterance_id, *text: an utterance was handed to synthesis/playback.
   duck           gain_db: the voice was lowered while a decision is pending.
   unduck         the voice was restored (false alarm or backchannel).
@@ -86,6 +94,9 @@ KINDS: dict[str, tuple[str, ...]] = {
     "final": ("text",),
     "decision": ("type",),
     "state": ("state",),
+    "wake": (),
+    "turn": ("text",),
+    "ignored": (),
     "speak": ("utterance_id", "text"),
     "duck": (),
     "unduck": (),

@@ -38,7 +38,7 @@ from bargein.audio.settings import EchoSettings, VadSettings
 from bargein.audio.vad import VoiceDetector
 from bargein.audio.virtual_room import RoomSettings, VirtualRoom
 from bargein.device import machine as m
-from bargein.device.appliance_settings import BargeinSettings
+from bargein.device.appliance_settings import BargeinSettings, ListenSettings
 from bargein.device.baselines import BASELINES
 from bargein.device.event_log import InterruptionRecord
 from bargein.device.recordings import read_recording
@@ -56,11 +56,13 @@ SILENT_LEVEL = 8  # int16: at or below this the speaker counts as silent (about 
 TAIL_S = 1.5  # keep running this long after everything is over
 
 
-def make_strategy(name: str, settings: BargeinSettings | None = None) -> Strategy:
-    """A fresh strategy by name."""
+def make_strategy(name: str, settings: BargeinSettings | None = None,
+                  listen: ListenSettings | None = None) -> Strategy:
+    """A fresh strategy by name; ``listen`` is ours only (the baselines listen openly)."""
     if name == "bargein":
         settings = settings or BargeinSettings()
-        return m.BargeinMachine(settings, InterruptionClassifier.from_language(settings.language))
+        return m.BargeinMachine(settings, InterruptionClassifier.from_language(settings.language),
+                                listen or m.OPEN_LISTENING)
     if name in BASELINES:
         return BASELINES[name]()
     raise ValueError(f"unknown strategy {name!r}; use one of {', '.join(STRATEGIES)}")
@@ -152,6 +154,9 @@ class SimObserver:
     def event(self, event: m.Event) -> None:
         if isinstance(event, m.SpeechAcoustics):
             self.sound = event.sound
+        elif isinstance(event, m.WakeWord) and event.t_seconds > 0:
+            self.writer.write("wake", event.t_seconds, end_s=event.end_s,
+                              probability=round(event.probability, 3))
         elif isinstance(event, m.PartialTranscript):
             self.writer.write("partial", event.t_seconds, text=event.text, source=event.source,
                               words=_word_fields(event.words))
@@ -180,9 +185,14 @@ class SimObserver:
             w.write("cancel", t, reason="speech while thinking")
         elif isinstance(action, m.LogInterruption):
             w.interruption(t, _record_fields(action.record))
+        elif isinstance(action, m.SendToAgent):
+            w.write("turn", t, reply_id=action.reply_id, text=action.user_text)
+        elif isinstance(action, m.SpeechIgnored):
+            w.write("ignored", t, words=action.words)
         elif isinstance(action, m.StatusChanged):
             self.state = action.state
-            w.write("state", t, state=action.state)
+            extra = {"follow_up": True} if action.follow_up else {}
+            w.write("state", t, state=action.state, **extra)
 
 
 def _rounded(value: float | None) -> float | None:
@@ -196,7 +206,8 @@ def _word_fields(words: tuple[Word, ...]) -> list[list]:
 
 def _record_fields(record: InterruptionRecord) -> dict:
     data = record.to_dict()
-    data["handled"] = {"button": "cut", "merged": "cut"}.get(record.handling, record.handling)
+    data["handled"] = {"button": "cut", "merged": "cut", "wake_word": "cut"}.get(
+        record.handling, record.handling)
     return data
 
 
@@ -367,10 +378,16 @@ def run_scenario(
     max_s: float = 90.0,
     opening_question: str = OPENING_QUESTION,
     asr: AsrChoice | None = None,
+    listen_mode: str | None = None,
 ) -> SimResult:
     """Run one scenario under one strategy; return its events and recordings.
 
     ``asr`` picks the recognizer (default: real recognition, see :class:`AsrChoice`).
+    ``listen_mode`` overrides the scenario's ``[listen] mode`` (ours only: the baselines
+    answer any words, as the appliance did before the wake word). In ``wake_word`` mode
+    the wake word detector (``[wake]`` defaults) hears the echo-cancelled mic. A scenario
+    that starts answering is opened the way its mode allows: the wake word or the press,
+    then the opening question.
     """
     cpu0 = time.process_time()
     voice = voice or load_voice()
@@ -384,10 +401,19 @@ def run_scenario(
     oracle = OracleRecognizer(oracle_utts, asr_latency_ms / 1000.0)
     recognition, asr_name = recognition_for(asr or AsrChoice(), oracle)
     writer = SimLogWriter(log_path)
+    mode = listen_mode or scenario.listen_mode
+    extra = {"start": "idle"} if scenario.starts_idle else {}
+    if mode != "open":
+        extra["listen"] = mode
     writer.write("run", 0.0, scenario=scenario.name, strategy=strategy_name,
-                 rate_hz=CAPTURE_RATE_HZ, asr=asr_name, tv_db=scenario.room.tv_db)
+                 rate_hz=CAPTURE_RATE_HZ, asr=asr_name, tv_db=scenario.room.tv_db, **extra)
     observer = SimObserver(writer, room)
-    strategy = make_strategy(strategy_name, settings)
+    strategy = make_strategy(strategy_name, settings, ListenSettings(mode=mode))
+    wake = None
+    if mode == "wake_word" and strategy_name == "bargein":
+        from bargein.audio.wake_word import WakeWordDetector  # loads TensorFlow Lite
+
+        wake = WakeWordDetector()
     agents = AgentRunner(ScriptedAgent(scenario.agent.text), Conversation(), threaded=False,
                          reply_delay_s=scenario.agent.first_sample_s)
     vad, echo_filter = echo_handling(strategy_name, room)
@@ -395,7 +421,7 @@ def run_scenario(
     pipeline = Pipeline(
         strategy, room.ring, vad, recognition,
         speech, agents, observer=observer, preroll_ms=settings.preroll_ms,
-        echo_filter=echo_filter,
+        echo_filter=echo_filter, wake=wake,
     )
     tracker = _WordTracker()
     original_handle = pipeline.handle
@@ -447,7 +473,12 @@ def run_scenario(
     later_buttons = [b for b in scenario.buttons if b.at_s is None]
     placed = not (later_users or later_buttons)
 
-    pipeline.handle(m.FinalTranscript(opening_question, 0.0))
+    if not scenario.starts_idle:
+        if mode == "wake_word" and wake is not None:
+            pipeline.handle(m.WakeWord(0.0, 0.0, wake.model.wake_word))
+        elif mode != "open" and strategy_name == "bargein":
+            pipeline.handle(m.ButtonPressed(0.0))
+        pipeline.handle(m.FinalTranscript(opening_question, 0.0))
     while room.now_s < max_s:
         frame = room.step()
         # What came out of the speaker up to now, read before this frame's decisions

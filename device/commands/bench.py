@@ -7,6 +7,7 @@ import logging
 import os
 from pathlib import Path
 
+from bargein.device.appliance_settings import LISTEN_MODES
 from bargein.device.bench_report import bench_document, format_report, write_document
 from bargein.device.scenario import load_suite
 from bargein.device.scoring import score_scenario
@@ -33,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also write every run's events.jsonl to DIR/<strategy>/<scenario>.jsonl")
     p.add_argument("--from-events", type=Path, metavar="DIR",
                    help="score the logs an earlier --events-dir run kept, without running")
+    p.add_argument("--listen-mode", choices=LISTEN_MODES,
+                   help="listen this way in every scenario instead of its [listen] mode")
     add_asr_arguments(p)
     p.set_defaults(func=run)
 
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         outcomes = run_suite(scenarios, strategies, asr=asr_choice(args),
                              asr_latency_ms=args.asr_latency_ms, jobs=max(1, args.jobs),
-                             events_dir=args.events_dir)
+                             events_dir=args.events_dir, listen_mode=args.listen_mode)
     for result in outcomes:
         score = score_scenario(result.scenario, result.events, cpu_s=result.cpu_s)
         scores[result.strategy].append(score)

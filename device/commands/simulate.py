@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from bargein.device.commands import output_dir
+from bargein.device.appliance_settings import LISTEN_MODES
 from bargein.device.scenario import load_scenario
 from bargein.device.scoring import score_scenario
 from bargein.audio.frames import write_wav
@@ -20,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("scenario", type=Path, help="scenario TOML (see tests/scenarios/README.md)")
     p.add_argument("--out", type=Path, required=True, help="directory for the outputs")
     p.add_argument("--strategy", default="bargein", choices=STRATEGIES)
+    p.add_argument("--listen-mode", choices=LISTEN_MODES,
+                   help="listen this way instead of the scenario's [listen] mode")
     add_asr_arguments(p)
     p.set_defaults(func=run)
 
@@ -28,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     output_dir(args.out)
     result = run_scenario(scenario, args.strategy, asr_latency_ms=args.asr_latency_ms,
-                          log_path=args.out / "events.jsonl", asr=asr_choice(args))
+                          log_path=args.out / "events.jsonl", asr=asr_choice(args),
+                          listen_mode=args.listen_mode)
     print(f"recognition: {result.asr}")
     write_wav(args.out / "speaker.wav", result.speaker, result.rate_hz)
     write_wav(args.out / "mic.wav", result.mic, 16000)
@@ -38,7 +42,12 @@ def run(args: argparse.Namespace) -> int:
                     result.mic.astype("float32") / 32768.0, 16000, result.events,
                     args.out / "timeline.png", f"{scenario.name} ({args.strategy})")
     verdict = "as expected" if score.correct else "NOT as expected"
-    print(f"{scenario.name}: {score.outcome} ({score.type or '-'}), {verdict}; "
-          f"detect {score.detect_ms} ms, silent {score.cut_ms} ms after onset")
+    if score.idle:
+        mode = args.listen_mode or scenario.listen_mode
+        print(f"{scenario.name} ({mode}): {score.outcome}, {verdict}; {score.turns} turns "
+              f"(first {score.request!r}), {score.ignored} utterances ignored")
+    else:
+        print(f"{scenario.name}: {score.outcome} ({score.type or '-'}), {verdict}; "
+              f"detect {score.detect_ms} ms, silent {score.cut_ms} ms after onset")
     print(f"wrote {args.out}/speaker.wav mic.wav events.jsonl summary.json timeline.png")
     return 0
