@@ -142,8 +142,8 @@ class Expectation:
 
     Scenarios that start idle expect "turn" (something in the room opened a turn: a
     request went to the agent) or "ignored" (nothing did); ``turns``, when given, is the
-    exact number of requests, and ``request`` the words the first one must be (the wake
-    phrase taken out).
+    exact number of requests, and ``request`` the words the first one should be (the
+    wake phrase taken out; a difference is noted in the score).
     """
 
     outcome: str

@@ -50,8 +50,8 @@ Scenarios that start idle (``start = "idle"``):
 
 - ``outcome`` is "turn" when a request went to the agent (a ``turn`` event), else
   "ignored"; ``turns`` counts the requests, ``ignored`` the utterances the machine
-  heard and did not answer, and ``request`` is the first request's text (the expected
-  one, when the scenario gives it, must match word for word).
+  heard and did not answer, and ``request`` is the first request's text (a difference
+  from the scenario's ``request`` is noted, not scored: it is the recognizer's doing).
 - ``idle_turn_recall``: the share of idle scenarios expecting a turn that got one (the
   wake phrase and a request answered); ``idle_false_turns``: requests sent in idle
   scenarios expecting none (the television or a side conversation answered). These
@@ -424,7 +424,7 @@ def score_scenario(scenario: Scenario, events: Sequence[SimEvent],
             correct = False
             notes.append(f"{len(turns)} turns, expected {expect.turns}")
         if expect.request is not None and turns and words_of(request or "") != words_of(expect.request):
-            correct = False
+            # What the recognizer made of the words is its own figure: noted, not scored.
             notes.append(f"the request went as {request!r}, expected {expect.request!r}")
         for turn in turns:
             notes.append(f"turn at {turn.t_s:.2f} s: {turn['text']!r}")

@@ -323,3 +323,46 @@ def test_human_cuts_fall_in_pauses_and_transcripts_fit_their_length(path):
             on_s, off_s = voiced_span(read_recording(audio, from_s, to_s))
             rate = len(words_of(transcript)) / (off_s - on_s)
             assert 1.0 <= rate <= 4.5, (path.stem, audio.name, rate)
+
+
+IDLE = '''description = "d"
+start = "idle"
+[listen]
+mode = "wake_word"
+'''
+
+
+def test_an_idle_scenario_reads_its_listening_mode_and_expected_turn(tmp_path):
+    path = tmp_path / "idle.toml"
+    path.write_text(IDLE + '[[user]]\nat_s = 1.0\ntext = "Alexa, what time is it?"\n'
+                    '[expect]\noutcome = "turn"\nturns = 1\nrequest = "what time is it"\n')
+    s = load_scenario(path)
+    assert s.starts_idle and s.listen_mode == "wake_word" and s.agent.text == ""
+    assert s.expect.outcome == "turn" and s.expect.turns == 1
+    assert s.expect.request == "what time is it"
+    answering = tmp_path / "answer.toml"
+    answering.write_text(BASE + '[expect]\noutcome = "continue"\n')
+    s = load_scenario(answering)
+    assert not s.starts_idle and s.listen_mode == "open", "scenarios listen openly by default"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (IDLE + '[expect]\noutcome = "cut"\ntype = "button"\n',
+         r"\[expect\] outcome: 'cut' is not allowed; use one of 'turn', 'ignored'"),
+        (IDLE + '[expect]\noutcome = "turn"\n', "nothing in the room can start a turn"),
+        (IDLE + '[[user]]\nat_word = 2\ntext = "alexa"\n[expect]\noutcome = "turn"\n',
+         "at_word: an idle scenario without \\[agent\\]"),
+        (IDLE + '[[user]]\nat_s = 1.0\ntext = "hello"\n[expect]\noutcome = "ignored"\nturns = 1\n',
+         'outcome = "ignored" means no turns'),
+        (BASE + '[listen]\nmode = "always"\n[expect]\noutcome = "continue"\n',
+         r"\[listen\] mode: 'always' is not allowed"),
+        (BASE + '[expect]\noutcome = "turn"\n', r"'turn' is not allowed; use one of 'cut'"),
+    ],
+)
+def test_idle_scenario_mistakes_name_the_key(tmp_path, body, message):
+    path = tmp_path / "x.toml"
+    path.write_text(body)
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(path)

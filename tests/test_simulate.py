@@ -185,3 +185,30 @@ def test_a_reply_after_a_cut_plays_at_the_level_of_the_answer_before_it(voice):
     assert abs(score.reply_level_after_cut_db) <= 1.0
     assert score.self_ducks == 0
     assert score.reply_latency_ms and all(ms > 0 for ms in score.reply_latency_ms)
+
+
+def test_the_wake_word_opens_a_turn_and_the_television_alone_does_not(voice):
+    """Issue 14 in the virtual room: "Alexa, what time is it?" (espeak-ng) is heard by the
+    wake word detector on the echo-cancelled mic and opens a turn whose request is the
+    question; the same words without the wake word's power (button mode) start nothing.
+    A television reading the news, heard by a real recognizer, starts no turn with the
+    wake word, and does listening openly."""
+    import dataclasses
+
+    wake = load_scenario(SUITE / "idle-wake-then-request.toml")
+    result = run_scenario(wake, "bargein", voice=voice, asr=ORACLE)
+    score = score_scenario(wake, result.events)
+    assert [e["probability"] > 0.9 for e in result.events if e.kind == "wake"] == [True]
+    assert score.outcome == "turn" and score.turns == 1 and score.correct
+    assert score.request == "what time is it"
+    pressed_nothing = run_scenario(wake, "bargein", voice=voice, asr=ORACLE, listen_mode="button")
+    score = score_scenario(wake, pressed_nothing.events)
+    assert score.outcome == "ignored" and score.ignored == 1
+
+    tv = dataclasses.replace(load_scenario(SUITE / "idle-tv-alone.toml"), duration_s=12.0)
+    heard = AsrChoice("pocketsphinx")
+    gated = score_scenario(tv, run_scenario(tv, "bargein", voice=voice, asr=heard).events)
+    assert gated.outcome == "ignored" and gated.correct
+    assert gated.ignored >= 1, "the recognizer heard the television's words"
+    listening = run_scenario(tv, "bargein", voice=voice, asr=heard, listen_mode="open")
+    assert score_scenario(tv, listening.events).turns >= 1
