@@ -376,3 +376,44 @@ def test_cancellations_have_their_own_cut_latency():
     assert summary["cancel_cut_ms_p50"] == pytest.approx(650.0)
     assert summary["cancel_cut_ms_p95"] == pytest.approx(695.0)
     assert summary["cut_ms_p95"] > 1000.0
+
+
+def idle_scenario(name: str, outcome: str, **expect_extra) -> object:
+    data = {"description": "test", "start": "idle", "listen": {"mode": "wake_word"},
+            "expect": {"outcome": outcome, **expect_extra},
+            "user": [{"at_s": 1.0, "text": "Alexa, what time is it?"}]}
+    return scenario_from_dict(data, Path(f"/suite/{name}.toml"))
+
+
+def idle_log(*turns: str, ignored: int = 0) -> SimLogWriter:
+    log = SimLogWriter(None)
+    log.write("run", 0.0, scenario="t", strategy="bargein", start="idle", listen="wake_word")
+    log.write("truth_user", 1.0, clip=0, text="Alexa, what time is it?", onset_s=1.0, end_s=2.4)
+    for _ in range(ignored):
+        log.write("ignored", 2.6, words=5)
+    for i, text in enumerate(turns):
+        log.write("turn", 2.6 + i, reply_id=i + 1, text=text)
+    log.write("end", 8.0, audio_s=8.0)
+    return log
+
+
+def test_idle_scenarios_score_turns_started_against_ignored():
+    wanted = idle_scenario("idle-w", "turn", turns=1, request="what time is it")
+    score = score_scenario(wanted, idle_log("what time is it").events)
+    assert score.idle and score.outcome == "turn" and score.correct
+    assert score.request == "what time is it" and score.turns == 1
+    missed = score_scenario(wanted, idle_log(ignored=1).events)
+    assert missed.outcome == "ignored" and not missed.correct and missed.ignored == 1
+    twice = score_scenario(wanted, idle_log("what time is it", "what time").events)
+    assert not twice.correct and "2 turns, expected 1" in twice.notes
+    misheard = score_scenario(wanted, idle_log("what type is it").events)
+    assert misheard.correct and any("expected 'what time is it'" in n for n in misheard.notes)
+
+    quiet = idle_scenario("idle-tv", "ignored")
+    answered_tv = score_scenario(quiet, idle_log("good evening and welcome").events)
+    assert answered_tv.outcome == "turn" and not answered_tv.correct
+    summary = summarise([score, missed, answered_tv, score_scenario(quiet, idle_log().events)])
+    assert summary["idle_scenarios"] == 4
+    assert summary["idle_turn_recall"] == 0.5
+    assert summary["idle_false_turns"] == 1
+    assert summary["recall"] is None and summary["false_cut_rate"] is None
