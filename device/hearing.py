@@ -41,10 +41,12 @@ PAST_MARGIN_S = 0.02
 
 @dataclass(frozen=True)
 class Judged:
-    """The phrase judge's verdict: the phrase it accepted (empty: none) and its score."""
+    """The phrase judge's verdict: the phrase it named (empty: none), its score, and
+    where its last word ends (capture clock; None without word times)."""
 
     tokens: Tokens
     conf: float
+    end_s: float | None = None
 
 
 @dataclass
@@ -148,11 +150,12 @@ class Hearing:
         """The phrase judge's verdict on the whole utterance, or (``interim``) on the
         part of it heard so far."""
         conf = min((w.conf for w in words), default=1.0 if text.strip() else 0.0)
+        verdict = Judged(normalise(text), conf, max((w.end_s for w in words), default=None))
         if interim:
-            self.interim = Judged(normalise(text), conf)
-            self.interims.append(self.interim)
+            self.interim = verdict
+            self.interims.append(verdict)
         else:
-            self.judged = Judged(normalise(text), conf)
+            self.judged = verdict
 
     def hear_sound(self, sound: SpanEvidence) -> None:
         """The current span's sound; spans before it in this stretch add their voicing."""

@@ -388,6 +388,9 @@ class _Barge:
 SHORT_UTTERANCE_WORDS = 3
 """An open-decode transcript this short that names no phrase is no better evidence than
 the phrase judge's verdict on the same sound."""
+VERDICT_COVERS_END_S = 0.3
+"""A verdict on the utterance so far speaks for the whole of it only if its last word ends
+at most this long before the end of the speech."""
 REJOIN_GAP_S = 0.5
 """Speech that starts again this soon after a stretch that was let go (its VAD end) is the
 same utterance with a pause in it: "front ... left" is one correction, not two noises."""
@@ -678,8 +681,10 @@ class BargeinMachine:
         """The phrase judge's verdict that is evidence, if any: on the whole utterance, sure
         enough on its own or less sure where the open decode heard the same sounds in
         other words; else, where the whole utterance got no verdict (it outgrew the
-        judge's 2 s, or held no phrase), the last sure one on the utterance so far
-        ("actually never mind" judged while "that one minute" was decoded)."""
+        judge's 2 s, or held no phrase), the last sure one on the utterance so far that
+        names a cut and reaches the end of what was said ("actually never mind" judged
+        while "that one minute" was decoded; not "can you repeat" of "can you repeat the
+        address", nor "cool" at the start of a long sentence)."""
         judged, s = hearing.judged, self.settings
         if judged is not None and judged.tokens and judged.conf >= s.judge_agree_conf:
             if judged.conf >= s.judge_accept_conf:
@@ -689,8 +694,12 @@ class BargeinMachine:
                     self._pronunciations.sounds_alike(judged.tokens, heard):
                 return judged
         if judged is None or not judged.tokens:
+            said_until = hearing.words_end_s if hearing.end_s is None else hearing.end_s
             for interim in reversed(hearing.interims):
-                if interim.tokens and interim.conf >= s.judge_accept_conf:
+                covers = interim.end_s is not None and said_until is not None and \
+                    interim.end_s >= said_until - VERDICT_COVERS_END_S
+                if interim.tokens and interim.conf >= s.judge_accept_conf and covers and \
+                        self.classifier.classify_tokens(interim.tokens) in CUT_TYPES:
                     return interim
         return None
 

@@ -297,9 +297,10 @@ def test_words_without_a_command_take_the_floor_only_from_close_by(classifier):
     assert final_type(room) is InterruptionType.REDIRECT
 
 
-def interim_verdict(room, onset: float, phrase: str, conf: float) -> list:
+def interim_verdict(room, onset: float, phrase: str, conf: float, said_s: float = 0.3) -> list:
+    """The judge's verdict on the first ``said_s`` of the utterance."""
     return room.feed(PartialTranscript(phrase, room.at(0.25), source="phrases", words=words(
-        *[(w, onset, onset + 0.3, conf) for w in phrase.split()])))
+        *[(w, onset, onset + said_s, conf) for w in phrase.split()])))
 
 
 def test_the_judges_verdict_on_the_utterance_so_far_cuts_while_it_goes_on(classifier):
@@ -413,14 +414,28 @@ def test_the_last_sure_verdict_so_far_stands_when_the_utterance_outgrew_the_judg
     onset = start(room, sound(duration_ms=1500.0, voiced_ms=1000.0))
     interim_verdict(room, onset, "actually", 0.96)
     assert room.machine.state is State.INTERRUPTED, "'actually' opens a correction: cut"
-    interim_verdict(room, onset, "actually never mind", 0.94)
-    interim_verdict(room, onset, "actually never mind", 0.6)
+    interim_verdict(room, onset, "actually never mind", 0.94, said_s=1.4)
+    interim_verdict(room, onset, "actually never mind", 0.6, said_s=1.45)
     room.feed(SpeechEnded(onset + 1.5, room.at(0.3)))
     room.feed(FinalTranscript("", room.at(0.02), source="phrases"))  # longer than it judges
     room.feed(FinalTranscript("actually that one minute", room.at(0.01), words=words(
         ("actually", onset, onset + 0.6, 1.0), ("that", onset + 0.6, onset + 0.8, 0.21),
         ("one", onset + 0.8, onset + 1.0, 0.06), ("minute", onset + 1.0, onset + 1.4, 0.3))))
     assert final_type(room) is InterruptionType.CANCELLATION
+
+
+def test_a_verdict_on_the_opening_of_a_longer_utterance_does_not_speak_for_it(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room, sound(duration_ms=1500.0, voiced_ms=1000.0))
+    interim_verdict(room, onset, "can you repeat", 0.93, said_s=0.6)  # "... the address"
+    room.feed(SpeechEnded(onset + 1.5, room.at(1.5)))
+    room.feed(FinalTranscript("", room.at(0.02), source="phrases"))
+    room.feed(FinalTranscript("can you repeat a threat", room.at(0.01), words=words(
+        ("can", onset, onset + 0.2, 0.32), ("you", onset + 0.2, onset + 0.35, 0.98),
+        ("repeat", onset + 0.35, onset + 0.7, 0.03), ("a", onset + 0.8, onset + 0.9, 0.04),
+        ("threat", onset + 0.9, onset + 1.4, 0.04))))
+    assert final_type(room) is InterruptionType.REDIRECT
 
 
 def test_the_open_decode_that_surely_heard_more_after_the_same_opening_keeps_its_reading(
