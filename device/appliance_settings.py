@@ -152,5 +152,6 @@ class EventsSettings:
         unit="1/min", min=0.0, max=1000.0,
     )
     log_transcripts: bool = setting(
-        True, "Put user transcripts in logs and the event log (false = words left out)"
+        False, "Put what people said in the journal and the event log (off by default: "
+        "their words stay out of every log; true helps tuning the phrase packs)"
     )
