@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from test_machine import Room as MachineRoom
 
 from bargein.agent.classifier import InterruptionClassifier
 from bargein.agent.interruption import InterruptionType
@@ -42,26 +43,12 @@ def classifier() -> InterruptionClassifier:
     return InterruptionClassifier.from_language("en")
 
 
-class Room:
-    """One machine, a clock, and every action it returned."""
+class Room(MachineRoom):
+    """A machine in a listening mode, a clock, and every action it returned."""
 
     def __init__(self, classifier, mode: str = "wake_word", follow_up_s: float = 5.0) -> None:
-        self.machine = BargeinMachine(BargeinSettings(), classifier,
-                                      ListenSettings(mode=mode, follow_up_s=follow_up_s))
-        self.t = 10.0
-        self.actions: list = []
-        self.reply_id: int | None = None
-        self.start_t = 0.0
-
-    def feed(self, *events) -> list:
-        out = []
-        for event in events:
-            out += self.machine.handle(event)
-        for action in out:
-            if isinstance(action, SendToAgent):
-                self.reply_id = action.reply_id
-        self.actions += out
-        return out
+        super().__init__(BargeinMachine(BargeinSettings(), classifier,
+                                        ListenSettings(mode=mode, follow_up_s=follow_up_s)))
 
     def say(self, text: str, length_s: float = 1.2, wake_after_s: float | None = None,
             words: tuple[Word, ...] = ()) -> list:
