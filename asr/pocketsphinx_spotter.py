@@ -54,6 +54,7 @@ from pathlib import Path
 
 from bargein.asr.pocketsphinx_engine import PocketsphinxRecognizer, decoder_for
 from bargein.asr.pocketsphinx_model import PocketsphinxModel, bundled_model
+from bargein.asr.pronunciation import dictionary_lines
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +73,8 @@ _SCORE_SHIFT = 10
 def dictionary_entries(dict_path: Path, words: frozenset[str]) -> tuple[tuple[str, str], ...]:
     """The lines of ``dict_path`` for ``words`` (every pronunciation), as (token, phones)."""
     wanted = {w.lower() for w in words}
-    entries = []
-    with open(dict_path, encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            token, _, phones = line.strip().partition(" ")
-            base = token.split("(", 1)[0].lower()
-            if base in wanted and phones.strip():
-                entries.append((token.lower(), phones.strip()))
-    return tuple(entries)
+    return tuple((token, phones) for token, phones in dictionary_lines(dict_path)
+                 if token.split("(", 1)[0] in wanted)
 
 
 def threshold_margin(phones: int) -> int:

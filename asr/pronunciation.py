@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -33,16 +33,23 @@ Phones = tuple[str, ...]
 SoundsAlike = Callable[[Sequence[str], Sequence[str]], bool]
 
 
-def read_dictionary(path: Path) -> dict[str, Phones]:
-    """A CMU-format pronouncing dictionary (``word PH ON ES``; ``word(2)`` variants
-    skipped): the first pronunciation of each word, stress marks dropped."""
-    entries: dict[str, Phones] = {}
+def dictionary_lines(path: Path) -> Iterator[tuple[str, str]]:
+    """The entries of a CMU-format pronouncing dictionary (``word PH ON ES``, variants
+    as ``word(2)``), as (token in lower case, phones)."""
     with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
-            word, _, phones = line.strip().partition(" ")
-            if not phones or "(" in word:
-                continue
-            entries.setdefault(word.lower(), tuple(p.rstrip("012") for p in phones.split()))
+            token, _, phones = line.strip().partition(" ")
+            if phones.strip():
+                yield token.lower(), phones.strip()
+
+
+def read_dictionary(path: Path) -> dict[str, Phones]:
+    """The first pronunciation of each word of a CMU-format dictionary (``word(2)``
+    variants skipped), stress marks dropped."""
+    entries: dict[str, Phones] = {}
+    for word, phones in dictionary_lines(path):
+        if "(" not in word:
+            entries.setdefault(word, tuple(p.rstrip("012") for p in phones.split()))
     return entries
 
 

@@ -29,6 +29,7 @@ No audio is stored; transcripts reach the logs only with ``[events] log_transcri
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -424,10 +425,8 @@ class Daemon:
             self.led_problem = f"{type(exc).__name__}: {exc}"
             log.error("status LED failed (%s); running without it", self.led_problem)
             led, self.led = self.led, None
-            try:
+            with contextlib.suppress(GPIOZeroError, OSError):  # already broken
                 led.close()
-            except (GPIOZeroError, OSError):
-                pass  # already broken; nothing more to release
 
     # -- reload and shutdown -------------------------------------------------------------
 

@@ -71,10 +71,8 @@ class Hearing:
     """The partials' stable tokens when the final came."""
     spotted: list[Tokens] = field(default_factory=list)
     judged: Judged | None = None
-    interim: Judged | None = None
-    """The phrase judge's latest verdict on the utterance so far, while it goes on."""
     interims: list[Judged] = field(default_factory=list)
-    """Every verdict on the utterance so far, in order."""
+    """The phrase judge's verdicts on the utterance so far, while it goes on, in order."""
     sound: SpanEvidence | None = None
     _earlier_sound: SpanEvidence | None = None
     _settled: Tokens = ()
@@ -152,10 +150,14 @@ class Hearing:
         conf = min((w.conf for w in words), default=1.0 if text.strip() else 0.0)
         verdict = Judged(normalise(text), conf, max((w.end_s for w in words), default=None))
         if interim:
-            self.interim = verdict
             self.interims.append(verdict)
         else:
             self.judged = verdict
+
+    @property
+    def interim(self) -> Judged | None:
+        """The judge's latest verdict on the utterance so far."""
+        return self.interims[-1] if self.interims else None
 
     def hear_sound(self, sound: SpanEvidence) -> None:
         """The current span's sound; spans before it in this stretch add their voicing."""

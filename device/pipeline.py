@@ -554,9 +554,9 @@ class Pipeline:
             record = action.record
             if record.type is InterruptionType.NOISE:
                 self.acoustics.stretch_was_background(record.monotonic_s - record.speech_ms / 1000.0)
-            self.interruptions.append(action.record)
+            self.interruptions.append(record)
             if self.on_interruption is not None:
-                self.on_interruption(action.record)
+                self.on_interruption(record)
         elif isinstance(action, m.SetMute):
             self.muted = action.muted
         elif isinstance(action, m.SpeechIgnored):

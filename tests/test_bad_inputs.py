@@ -511,7 +511,7 @@ HTML = b"<html>captive portal</html>"
 def _fetch_server() -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
-            pass
+            """Quiet: the tests read what the client printed, not the server's access log."""
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             name = self.path.lstrip("/")

@@ -3,6 +3,7 @@ device loss; plus the daemon's small parts (heartbeats, notifier, logging, reloa
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -553,11 +554,10 @@ def test_a_read_only_then_full_state_dir_leaves_the_daemon_answering_and_loses_n
         os.close(side_fd)
         filler = disk / "filler"
         with filler.open("wb", buffering=0) as f:
-            try:
+            with pytest.raises(OSError) as full:
                 while True:
                     f.write(b"\0" * 4096)
-            except OSError:
-                pass
+            assert full.value.errno == errno.ENOSPC
         full_s = time.monotonic()
         _interrupt(daemon, korean_clip)
         off = _wait_status(daemon, lambda s: "event log off" in s, "naming the log off", 5.0,

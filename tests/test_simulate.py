@@ -35,22 +35,21 @@ def test_stop_is_cut_and_heard_words_match_the_speaker(voice):
     assert score.cut_after_recognition_ms is not None and score.cut_after_recognition_ms < 100
 
 
+def scored(name: str, strategy: str, voice):
+    """One suite scenario run by ``strategy`` with the oracle, scored."""
+    scenario = load_scenario(SUITE / f"{name}.toml")
+    return score_scenario(scenario, run_scenario(scenario, strategy, voice=voice, asr=ORACLE).events)
+
+
 def test_backchannel_keeps_talking_but_naive_vad_cuts(voice):
-    scenario = load_scenario(SUITE / "backchannel-uh-huh.toml")
-    ours = score_scenario(scenario, run_scenario(scenario, "bargein", voice=voice, asr=ORACLE).events)
-    naive = score_scenario(scenario,
-                           run_scenario(scenario, "naive-vad", voice=voice, asr=ORACLE).events)
-    assert ours.outcome == "continue"
-    assert naive.outcome == "cut"
+    assert scored("backchannel-uh-huh", "bargein", voice).outcome == "continue"
+    assert scored("backchannel-uh-huh", "naive-vad", voice).outcome == "cut"
 
 
 def test_seed_aec_hears_through_our_echo_control(voice):
     """The seed cuts on its own echo; the same rules behind our echo control do not."""
-    scenario = load_scenario(SUITE / "echo-0db.toml")
-    seed = score_scenario(scenario, run_scenario(scenario, "seed", voice=voice, asr=ORACLE).events)
-    aec = score_scenario(scenario,
-                         run_scenario(scenario, "seed+aec", voice=voice, asr=ORACLE).events)
-    assert seed.outcome == "cut"
+    assert scored("echo-0db", "seed", voice).outcome == "cut"
+    aec = scored("echo-0db", "seed+aec", voice)
     assert aec.outcome == "continue" and aec.ducks == 0
 
 
