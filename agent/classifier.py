@@ -310,6 +310,24 @@ class InterruptionClassifier:
             return InterruptionType.REDIRECT
         return InterruptionType.NOISE
 
+    def ends_with_opener(self, tokens: Sequence[str]) -> bool:
+        """Whether the tokens' deciding marker is a prefix that ends them: an opener such as
+        "no", "i said" or "can you", whose category holds whatever words follow (so a
+        verdict on "no" speaks for "no, I said Tuesday"). A whole phrase that is not also
+        a prefix ("can you repeat", "stop that") speaks only for itself."""
+        tokens = self._strip_lead_ins(tuple(tokens))
+        while tokens:
+            kind, used = self._match(tokens)
+            if kind is None:
+                return False
+            if used == len(tokens):
+                return tokens in self.phrases.prefixes[kind]
+            rest = self._strip_lead_ins(tokens[used:])
+            if self._settle(rest) is None:
+                return False
+            tokens = rest
+        return False
+
     def replaces_said_words(self, tokens: Sequence[str], said: frozenset[str]) -> bool:
         """Whether a few words repeat some of what the appliance was just saying and change
         the rest ("front left" over "the rear left speaker ..."): a correction without a

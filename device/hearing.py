@@ -67,6 +67,8 @@ class Hearing:
     """The final transcript's confident tokens, once it came."""
     final_all: Tokens = ()
     """Every token of the final transcript in the stretch, confident or not."""
+    final_words: tuple[Word, ...] = ()
+    """The final transcript's words in the stretch, with their times and confidence."""
     stable_before_final: Tokens = ()
     """The partials' stable tokens when the final came."""
     spotted: list[Tokens] = field(default_factory=list)
@@ -124,6 +126,7 @@ class Hearing:
                    min_conf: float, words_end_s: float | None = None) -> Tokens:
         """The settled transcript; keeps and returns its confident tokens."""
         if words:
+            self.final_words = tuple(self.in_span(words))
             self.final_all = self._settled_all + self._tokens(words, normalise)
             confident = [w for w in self.in_span(words) if w.conf >= min_conf]
             tokens = self._settled + self._tokens(confident, normalise)
@@ -137,6 +140,12 @@ class Hearing:
         self.stable_before_final = self.stable
         self.hypothesis = self.stable = tokens
         return tokens
+
+    def confident_after(self, t_s: float, normalise: Normalise, min_conf: float) -> Tokens:
+        """The final's confident tokens of the words that begin at or after ``t_s``."""
+        later = [w for w in self.final_words
+                 if w.start_s >= t_s - PAST_MARGIN_S and w.conf >= min_conf]
+        return normalise(" ".join(w.text for w in later))
 
     def hear_spotted(self, text: str, normalise: Normalise) -> None:
         tokens = normalise(text)

@@ -603,13 +603,14 @@ class BargeinMachine:
             return decision
         for phrase in reversed(hearing.spotted):
             kind = self.classifier.classify_tokens(phrase)
-            if kind in CUT_TYPES and (hearing.agrees(phrase) or self._heard_alike(phrase, hearing)):
+            if kind in CUT_TYPES and (hearing.agrees(phrase) or
+                                      self._heard_alike(phrase, hearing.hypothesis)):
                 return Decision(kind, True)
         interim, s = hearing.interim, self.settings
         if interim is not None and interim.tokens and (
                 interim.conf >= s.judge_accept_conf or (
                     interim.conf >= s.judge_agree_conf and
-                    self._heard_alike(interim.tokens, hearing))):
+                    self._heard_alike(interim.tokens, hearing.hypothesis))):
             judged = self.classifier.classify_partial(interim.tokens)
             redirect_too_soon = judged.kind is InterruptionType.REDIRECT and \
                 not self._voiced_enough_for_redirect(hearing)
@@ -637,7 +638,8 @@ class BargeinMachine:
         where the final's posteriors were low; the phrase judge's verdict where the
         open decode heard nothing confident, agrees, or heard only a few unclassified
         words (it hears short phrases better); a command the spotter heard where the open
-        decode heard nothing confident. Otherwise a person taking the floor (enough close
+        decode heard nothing confident, or a few words one of which sounds like it.
+        Otherwise a person taking the floor (enough close
         voice, and everything the open decode heard reads as a cut) is a redirect where the
         confident words say so, else has the type of everything heard; less is noise.
         """
@@ -664,12 +666,20 @@ class BargeinMachine:
                 return judged_kind
             return kind
         heard_all = c.classify_tokens(hearing.final_all)
-        if kind is InterruptionType.NOISE and heard_all is not InterruptionType.BACKCHANNEL \
-                and len(hearing.final_all) <= SHORT_UTTERANCE_WORDS:
-            for phrase in reversed(hearing.spotted):
-                spotted_kind = c.classify_tokens(phrase)
-                if spotted_kind in CUT_TYPES:
-                    return spotted_kind
+        short = len(tokens) <= SHORT_UTTERANCE_WORDS
+        for phrase in reversed(hearing.spotted):
+            spotted_kind = c.classify_tokens(phrase)
+            if spotted_kind not in CUT_TYPES:
+                continue
+            if kind is InterruptionType.NOISE and heard_all is not InterruptionType.BACKCHANNEL \
+                    and len(hearing.final_all) <= SHORT_UTTERANCE_WORDS:
+                return spotted_kind
+            # A few words the open decode makes a redirect of, where it heard the spotted
+            # command's sounds too ("top half of" for "stop" over a television), are the
+            # command and what the room added.
+            if kind is InterruptionType.REDIRECT and short and \
+                    self._heard_alike(phrase, hearing.final_all):
+                return spotted_kind
         if kind in (InterruptionType.NOISE, InterruptionType.REDIRECT):
             if not self._voiced_enough_for_redirect(hearing, finished=True) or \
                     heard_all not in CUT_TYPES:
@@ -682,9 +692,11 @@ class BargeinMachine:
         enough on its own or less sure where the open decode heard the same sounds in
         other words; else, where the whole utterance got no verdict (it outgrew the
         judge's 2 s, or held no phrase), the last sure one on the utterance so far that
-        names a cut and reaches the end of what was said ("actually never mind" judged
-        while "that one minute" was decoded; not "can you repeat" of "can you repeat the
-        address", nor "cool" at the start of a long sentence)."""
+        names a cut, where it reaches the end of what was said ("actually never mind"
+        judged while "that one minute" was decoded) or ends with an opener, read with the
+        open decode's confident words after it ("no" of "no, I said Tuesday"); not "can
+        you repeat" of "can you repeat the address", nor "cool" at the start of a long
+        sentence."""
         judged, s = hearing.judged, self.settings
         if judged is not None and judged.tokens and judged.conf >= s.judge_agree_conf:
             if judged.conf >= s.judge_accept_conf:
@@ -694,21 +706,29 @@ class BargeinMachine:
                     self._pronunciations.sounds_alike(judged.tokens, heard):
                 return judged
         if judged is None or not judged.tokens:
+            c = self.classifier
             said_until = hearing.words_end_s if hearing.end_s is None else hearing.end_s
             for interim in reversed(hearing.interims):
-                covers = interim.end_s is not None and said_until is not None and \
-                    interim.end_s >= said_until - VERDICT_COVERS_END_S
-                if interim.tokens and interim.conf >= s.judge_accept_conf and covers and \
-                        self.classifier.classify_tokens(interim.tokens) in CUT_TYPES:
+                if not interim.tokens or interim.conf < s.judge_accept_conf or \
+                        c.classify_tokens(interim.tokens) not in CUT_TYPES:
+                    continue
+                if interim.end_s is None or said_until is None:
+                    continue
+                if interim.end_s >= said_until - VERDICT_COVERS_END_S:
                     return interim
+                if not c.ends_with_opener(interim.tokens):
+                    return None
+                # An opener ("no", "i said") holds its category whatever follows, unless
+                # the open decode's confident words after it name another cut.
+                later = hearing.confident_after(interim.end_s, c.normalise, s.min_word_conf)
+                return Judged(interim.tokens + later, interim.conf, interim.end_s)
         return None
 
-    def _heard_alike(self, phrase: tuple[str, ...], hearing: Hearing) -> bool:
-        """A run of the open decode's current hypothesis (up to one word longer than the
+    def _heard_alike(self, phrase: tuple[str, ...], heard: tuple[str, ...]) -> bool:
+        """A run of the open decode's words ``heard`` (up to one word longer than the
         phrase) sounds like ``phrase``: the same command in other spelling."""
         if self._pronunciations is None:
             return False
-        heard = hearing.hypothesis
         longest = len(phrase) + 1
         return any(self._pronunciations.sounds_alike(phrase, heard[i:j])
                    for i in range(len(heard))

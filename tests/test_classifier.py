@@ -127,3 +127,12 @@ def test_a_few_words_replacing_part_of_what_was_said_are_a_correction_cue():
     assert not c.replaces_said_words(("the", "left"), said), "function words count for neither"
     bare = PhraseBook.from_dict({"backchannel": {"phrases": ["okay"]}})
     assert not InterruptionClassifier(bare).replaces_said_words(("front", "left"), said)
+
+
+@pytest.mark.parametrize("text, opener", [
+    ("no", True), ("no, I said", True), ("can you", True), ("okay, actually", True),
+    ("can you repeat", False), ("stop that", False), ("what about stop that right", False),
+    ("no no", False), ("cool", False), ("the weather", False),
+])
+def test_an_opener_holds_its_category_for_what_follows(clf, text, opener):
+    assert clf.ends_with_opener(clf.normalise(text)) is opener

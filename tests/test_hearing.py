@@ -451,3 +451,40 @@ def test_the_open_decode_that_surely_heard_more_after_the_same_opening_keeps_its
         ("tomorrow", onset + 0.5, onset + 1.0, 1.0))))
     assert Cut in kinds(out)
     assert final_type(room) is InterruptionType.REDIRECT
+
+
+def test_a_sure_verdict_on_an_opener_speaks_for_the_utterance_it_opens(classifier):
+    for later, expected in (
+            (("and", 0.69), InterruptionType.CORRECTION),  # "no, I said Tuesday" misheard
+            (("tomorrow", 0.9), InterruptionType.CORRECTION),
+            (("tell me", 0.9), InterruptionType.REDIRECT)):  # the later words name a cut
+        room = speaking_room(classifier)
+        room.play_to(1.0)
+        onset = start(room, sound(duration_ms=1400.0, voiced_ms=1000.0))
+        out = interim_verdict(room, onset, "no", 0.94, said_s=0.35)
+        assert Cut in kinds(out)
+        interim_verdict(room, onset, "no i said", 0.8, said_s=0.9)  # not sure: no evidence
+        room.feed(SpeechEnded(onset + 1.4, room.at(1.2)))
+        room.feed(FinalTranscript("", room.at(0.02), source="phrases"))
+        text, conf = later
+        room.feed(FinalTranscript(f"the old fight {text}", room.at(0.01), words=words(
+            ("the", onset - 0.05, onset + 0.1, 0.45), ("old", onset + 0.1, onset + 0.4, 0.29),
+            ("fight", onset + 0.4, onset + 0.7, 0.01)) + evenly(text, onset + 0.7, conf=conf,
+                                                                 step_s=0.3)))
+        assert final_type(room) is expected, later
+
+
+def test_a_spotted_command_the_open_decode_heard_in_a_few_words_is_the_command(classifier):
+    for heard, expected in (("top half of", InterruptionType.CANCELLATION),
+                            ("that half of", InterruptionType.REDIRECT)):
+        room = speaking_room(classifier)
+        room.play_to(1.0)
+        onset = start(room, sound(duration_ms=900.0, voiced_ms=660.0))
+        room.feed(PartialTranscript("stop", room.at(0.3), source="spotter"))
+        room.feed(SpeechEnded(onset + 0.9, room.at(0.9)))
+        first, second, third = heard.split()
+        out = room.feed(FinalTranscript(heard, room.at(0.1), words=words(
+            (first, onset, onset + 0.55, 0.19), (second, onset + 0.58, onset + 0.8, 0.52),
+            (third, onset + 0.8, onset + 0.95, 0.48))))
+        assert Cut in kinds(out), heard
+        assert final_type(room) is expected, heard
