@@ -310,23 +310,47 @@ class InterruptionClassifier:
             return InterruptionType.REDIRECT
         return InterruptionType.NOISE
 
-    def ends_with_opener(self, tokens: Sequence[str]) -> bool:
-        """Whether the tokens' deciding marker is a prefix that ends them: an opener such as
-        "no", "i said" or "can you", whose category holds whatever words follow (so a
-        verdict on "no" speaks for "no, I said Tuesday"). A whole phrase that is not also
-        a prefix ("can you repeat", "stop that") speaks only for itself."""
+    def ends_with_standalone_opener(self, tokens: Sequence[str]) -> bool:
+        """Whether the tokens' deciding marker ends them and is both a whole phrase and a
+        prefix of its category: a word like "no" or "stop" that is decisive on its own
+        and holds its category whatever follows (so a verdict on "no" speaks for "no, I
+        said Tuesday"). An opener that never stands alone ("i mean", "can you") is how
+        many sentences start, and sounds like more ("i need a table ..."); a phrase that
+        is no prefix ("can you repeat", "stop that") speaks only for itself."""
         tokens = self._strip_lead_ins(tuple(tokens))
         while tokens:
             kind, used = self._match(tokens)
             if kind is None:
                 return False
             if used == len(tokens):
-                return tokens in self.phrases.prefixes[kind]
+                return tokens in self.phrases.prefixes[kind] and \
+                    tokens in self.phrases.phrases[kind]
             rest = self._strip_lead_ins(tokens[used:])
             if self._settle(rest) is None:
                 return False
             tokens = rest
         return False
+
+    def through_open_opener(self, tokens: Sequence[str]) -> Tokens:
+        """The tokens up to the end of their first opener of an open category (one with
+        openers but no whole phrases: the redirect's "what about", "can you"), whose
+        words after it are open content. A phrase-biased ear (the phrase judge) forces
+        that content onto phrase words ("what about stop that right" for "what about
+        Saturday"), so what it heard after such an opener is no evidence."""
+        tokens = tuple(tokens)
+        at = 0
+        while at < len(tokens):
+            body = self._strip_lead_ins(tokens[at:])
+            if not body:
+                break
+            at = len(tokens) - len(body)
+            kind, used = self._match(body)
+            if kind is None:
+                break
+            at += used
+            if not self.phrases.phrases[kind]:
+                return tokens[:at]
+        return tokens
 
     def replaces_said_words(self, tokens: Sequence[str], said: frozenset[str]) -> bool:
         """Whether a few words repeat some of what the appliance was just saying and change

@@ -153,11 +153,16 @@ class Hearing:
             self.spotted.append(tokens)
 
     def hear_judged(self, text: str, words: Sequence[Word], normalise: Normalise,
-                    interim: bool = False) -> None:
+                    interim: bool = False, evidence: Callable[[Tokens], Tokens] | None = None
+                    ) -> None:
         """The phrase judge's verdict on the whole utterance, or (``interim``) on the
-        part of it heard so far."""
+        part of it heard so far; ``evidence`` keeps the part of its tokens that counts."""
         conf = min((w.conf for w in words), default=1.0 if text.strip() else 0.0)
-        verdict = Judged(normalise(text), conf, max((w.end_s for w in words), default=None))
+        tokens = normalise(text)
+        kept = evidence(tokens) if evidence is not None else tokens
+        if len(kept) < len(tokens) and len(words) == len(tokens):
+            words = words[:len(kept)]
+        verdict = Judged(kept, conf, max((w.end_s for w in words), default=None))
         if interim:
             self.interims.append(verdict)
         else:

@@ -693,10 +693,10 @@ class BargeinMachine:
         other words; else, where the whole utterance got no verdict (it outgrew the
         judge's 2 s, or held no phrase), the last sure one on the utterance so far that
         names a cut, where it reaches the end of what was said ("actually never mind"
-        judged while "that one minute" was decoded) or ends with an opener, read with the
-        open decode's confident words after it ("no" of "no, I said Tuesday"); not "can
-        you repeat" of "can you repeat the address", nor "cool" at the start of a long
-        sentence."""
+        judged while "that one minute" was decoded) or ends with an opener that also stands
+        alone, read with the open decode's confident words after it ("no" of "no, I said
+        Tuesday"); not "can you repeat" of "can you repeat the address", nor "i mean" of
+        "i need a table ...", nor "cool" at the start of a long sentence."""
         judged, s = hearing.judged, self.settings
         if judged is not None and judged.tokens and judged.conf >= s.judge_agree_conf:
             if judged.conf >= s.judge_accept_conf:
@@ -716,9 +716,9 @@ class BargeinMachine:
                     continue
                 if interim.end_s >= said_until - VERDICT_COVERS_END_S:
                     return interim
-                if not c.ends_with_opener(interim.tokens):
+                if not c.ends_with_standalone_opener(interim.tokens):
                     return None
-                # An opener ("no", "i said") holds its category whatever follows, unless
+                # An opener ("no", "stop") holds its category whatever follows, unless
                 # the open decode's confident words after it name another cut.
                 later = hearing.confident_after(interim.end_s, c.normalise, s.min_word_conf)
                 return Judged(interim.tokens + later, interim.conf, interim.end_s)
@@ -927,7 +927,8 @@ class BargeinMachine:
             return
         normalise = self.classifier.normalise
         if ev.source == "phrases":
-            barge.hearing.hear_judged(ev.text, ev.words, normalise, interim=True)
+            barge.hearing.hear_judged(ev.text, ev.words, normalise, interim=True,
+                                      evidence=self.classifier.through_open_opener)
             if self.state in (State.SPEAKING_DUCKED, State.PAUSED):
                 barge.decision = self._decide(ev.t_seconds)
                 self._maybe_cut(ev.t_seconds, actions)
@@ -962,7 +963,8 @@ class BargeinMachine:
         normalise = self.classifier.normalise
         if ev.source != "asr":
             if barge is not None and ev.source == "phrases":
-                barge.hearing.hear_judged(ev.text, ev.words, normalise)
+                barge.hearing.hear_judged(ev.text, ev.words, normalise,
+                                          evidence=self.classifier.through_open_opener)
             elif barge is not None:
                 barge.hearing.hear_spotted(ev.text, normalise)
             return

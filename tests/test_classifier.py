@@ -130,9 +130,19 @@ def test_a_few_words_replacing_part_of_what_was_said_are_a_correction_cue():
 
 
 @pytest.mark.parametrize("text, opener", [
-    ("no", True), ("no, I said", True), ("can you", True), ("okay, actually", True),
+    ("no", True), ("okay, stop", True), ("wait", True),
+    ("no, I said", False), ("can you", False), ("i mean", False),
     ("can you repeat", False), ("stop that", False), ("what about stop that right", False),
     ("no no", False), ("cool", False), ("the weather", False),
 ])
-def test_an_opener_holds_its_category_for_what_follows(clf, text, opener):
-    assert clf.ends_with_opener(clf.normalise(text)) is opener
+def test_an_opener_that_stands_alone_holds_its_category_for_what_follows(clf, text, opener):
+    assert clf.ends_with_standalone_opener(clf.normalise(text)) is opener
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("what about stop that right", "what about"), ("okay, can you stop", "okay can you"),
+    ("can you repeat that", "can you repeat that"), ("no, I said", "no i said"),
+    ("actually never mind", "actually never mind"), ("the weather", "the weather"),
+])
+def test_what_follows_an_opener_of_open_content_is_not_a_phrase(clf, text, kept):
+    assert clf.through_open_opener(clf.normalise(text)) == tuple(kept.split())

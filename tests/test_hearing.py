@@ -488,3 +488,34 @@ def test_a_spotted_command_the_open_decode_heard_in_a_few_words_is_the_command(c
             (third, onset + 0.8, onset + 0.95, 0.48))))
         assert Cut in kinds(out), heard
         assert final_type(room) is expected, heard
+
+
+def test_the_judges_phrases_after_an_opener_of_open_content_are_no_evidence(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room, sound(duration_ms=1100.0, voiced_ms=800.0))
+    out = interim_verdict(room, onset, "what about", 0.94, said_s=0.6)
+    assert Cut in kinds(out), "'what about' opens a redirect"
+    room.feed(SpeechEnded(onset + 1.1, room.at(0.9)))
+    # "What about Saturday?": the phrase-biased judge makes phrases of "Saturday".
+    room.feed(FinalTranscript("what about stop that right", room.at(0.02), source="phrases",
+                              words=evenly("what about stop that right", onset, conf=0.92)))
+    room.feed(FinalTranscript("what about the soft and i", room.at(0.01), words=words(
+        ("what", onset, onset + 0.2, 0.53), ("about", onset + 0.2, onset + 0.5, 0.93),
+        ("the", onset + 0.5, onset + 0.56, 0.06), ("soft", onset + 0.56, onset + 0.83, 0.04),
+        ("and", onset + 0.83, onset + 0.96, 0.27), ("i", onset + 0.96, onset + 1.1, 0.68))))
+    assert final_type(room) is InterruptionType.REDIRECT
+
+
+def test_a_verdict_on_an_opener_that_never_stands_alone_does_not_speak_for_more(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room, sound(duration_ms=2400.0, voiced_ms=1800.0))
+    interim_verdict(room, onset, "i mean", 0.94, said_s=0.3)  # "I need a table for four ..."
+    room.feed(SpeechEnded(onset + 2.4, room.at(2.2)))
+    room.feed(FinalTranscript("", room.at(0.02), source="phrases"))
+    said = "i mean that the goal for for people to debate"
+    confs = (0.55, 0.24, 0.05, 0.01, 0.01, 0.67, 0.5, 0.6, 0.4, 0.3)
+    room.feed(FinalTranscript(said, room.at(0.01), words=tuple(
+        Word(w.text, w.start_s, w.end_s, conf) for w, conf in zip(evenly(said, onset), confs))))
+    assert final_type(room) is InterruptionType.REDIRECT
