@@ -192,6 +192,13 @@ class InterruptionClassifier:
         """The tokens could still grow into a backchannel run ("uh" -> "uh huh")."""
         return self._backchannel_run(tuple(tokens), complete=False)
 
+    def opens_with_backchannel(self, tokens: Sequence[str]) -> bool:
+        """More words follow a backchannel phrase that opens the tokens ("yes wrong",
+        "okay stop"): the listener's "yes" may go on as "yes right"."""
+        tokens = tuple(tokens)
+        return any(len(tokens) > len(p) and tokens[:len(p)] == p
+                   for p in self.phrases.backchannels)
+
     def _backchannel_run(self, tokens: Tokens, complete: bool) -> bool:
         reachable = {0}
         for start in range(len(tokens) + 1):

@@ -614,9 +614,23 @@ class BargeinMachine:
             judged = self.classifier.classify_partial(interim.tokens)
             redirect_too_soon = judged.kind is InterruptionType.REDIRECT and \
                 not self._voiced_enough_for_redirect(hearing)
-            if judged.kind in CUT_TYPES and judged.safe_to_cut and not redirect_too_soon:
+            if judged.kind in CUT_TYPES and judged.safe_to_cut and not redirect_too_soon and \
+                    self._interim_held(judged.kind, hearing):
                 return judged
         return decision
+
+    def _interim_held(self, kind: InterruptionType, hearing: Hearing) -> bool:
+        """Whether the judge's latest verdict so far, of cut type ``kind``, is stable: it
+        opens with no backchannel, or the verdict before it named the same cut too. Words
+        after a backchannel are the newest of the utterance and still moving ("yes
+        wrong", then "yes right" for "yeah, right")."""
+        interims = hearing.interims
+        if not self.classifier.opens_with_backchannel(interims[-1].tokens):
+            return True
+        if len(interims) < 2:
+            return False
+        before = self.classifier.classify_partial(interims[-2].tokens)
+        return before.kind is kind and before.safe_to_cut
 
     def _final_kind(self, barge: _Barge) -> InterruptionType:
         """The settled type of a finished stretch (:meth:`_heard_kind`); a few words that

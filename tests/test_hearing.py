@@ -519,3 +519,22 @@ def test_a_verdict_on_an_opener_that_never_stands_alone_does_not_speak_for_more(
     room.feed(FinalTranscript(said, room.at(0.01), words=tuple(
         Word(w.text, w.start_s, w.end_s, conf) for w, conf in zip(evenly(said, onset), confs))))
     assert final_type(room) is InterruptionType.REDIRECT
+
+
+def test_a_cut_after_a_backchannel_in_the_judges_verdict_so_far_must_hold(classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room)
+    out = interim_verdict(room, onset, "yeah", 0.95)
+    out += interim_verdict(room, onset, "yes wrong", 0.91, said_s=0.55)  # "yeah, right"
+    assert Cut not in kinds(out), "the word after 'yes' is the newest and still moving"
+    out = interim_verdict(room, onset, "yes right", 0.91, said_s=0.7)
+    assert Cut not in kinds(out)
+
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room)
+    out = interim_verdict(room, onset, "okay stop", 0.93, said_s=0.5)
+    assert Cut not in kinds(out)
+    out = interim_verdict(room, onset, "okay stop", 0.92, said_s=0.6)
+    assert Cut in kinds(out), "the same cut twice has held"
