@@ -83,6 +83,8 @@ class PhraseBook:
     function_words: frozenset[str] = frozenset()
     """Words that carry no content ("the", "is"): what :meth:`InterruptionClassifier.
     replaces_said_words` looks past."""
+    closers: tuple[Tokens, ...] = ()
+    """Courtesy words that close an utterance without changing it ("quiet, please")."""
 
     def phrase_texts(self) -> tuple[str, ...]:
         """Every phrase of the book once, as words: backchannels, each cut category's
@@ -138,6 +140,7 @@ class PhraseBook:
             min_redirect_words_final=int(limits.get("min_redirect_words_final", 2)),
             function_words=frozenset(
                 str(w).lower() for w in data.get("function_words", {}).get("words", [])),
+            closers=_phrase_list(data.get("lead_ins", {}), "closers", f"{where} [lead_ins]"),
         )
 
 
@@ -218,9 +221,21 @@ class InterruptionClassifier:
         """The whole utterance asks to hear the rest ("continue", "yes please")."""
         tokens = self.normalise(text)
         resume = self.phrases.resume
-        return tokens in resume or self._strip_lead_ins(tokens, keep_last=True) in resume
+        return any(t in resume or self._strip_lead_ins(t, keep_last=True) in resume
+                   for t in (tokens, self._strip_closers(tokens)))
 
     # -- cut categories ---------------------------------------------------------------
+
+    def _strip_closers(self, tokens: Tokens) -> Tokens:
+        """Drop courtesy words that close a longer utterance ("cancel, thanks")."""
+        changed = True
+        while changed:
+            changed = False
+            for closer in self.phrases.closers:
+                if len(tokens) > len(closer) and tokens[-len(closer):] == closer:
+                    tokens = tokens[:-len(closer)]
+                    changed = True
+        return tokens
 
     def _strip_lead_ins(self, tokens: Tokens, keep_last: bool = False) -> Tokens:
         """Drop fillers and backchannel phrases that open a longer utterance."""
@@ -255,7 +270,7 @@ class InterruptionClassifier:
 
     def _settle(self, tokens: Tokens) -> InterruptionType | None:
         """The cut category of a whole utterance: the last decisive marker wins."""
-        tokens = self._strip_lead_ins(tokens)
+        tokens = self._strip_closers(self._strip_lead_ins(tokens))
         kind, used = self._match(tokens)
         if kind is None:
             return None
@@ -286,7 +301,7 @@ class InterruptionClassifier:
         tokens = tuple(tokens)
         if not tokens or self.could_be_backchannel(tokens):
             return UNDECIDED
-        body = self._strip_lead_ins(tokens)
+        body = self._strip_closers(self._strip_lead_ins(tokens))
         if not body:
             return UNDECIDED
         kind, _used = self._match(body)
@@ -304,7 +319,7 @@ class InterruptionClassifier:
 
     def classify_tokens(self, tokens: Sequence[str]) -> InterruptionType:
         """The settled type of a finished utterance, from its canonical tokens."""
-        tokens = tuple(tokens)
+        tokens = self._strip_closers(tuple(tokens))
         if not tokens:
             return InterruptionType.NOISE
         if self.is_backchannel(tokens):

@@ -41,6 +41,10 @@ def clf() -> InterruptionClassifier:
         ("wait", T.CLARIFICATION), ("Wait, what?", T.CLARIFICATION), ("sorry?", T.CLARIFICATION),
         ("Wait, what was that?", T.CLARIFICATION), ("pardon", T.CLARIFICATION),
         ("say that again", T.CLARIFICATION),
+        # courtesy words that close an utterance change nothing
+        ("Quiet, please.", T.CANCELLATION), ("cancel, thanks", T.CANCELLATION),
+        ("hold on please", T.CLARIFICATION), ("okay, thank you", T.BACKCHANNEL),
+        ("what about Friday, please", T.REDIRECT),
         # nothing recognisable
         ("", T.NOISE), ("  ", T.NOISE), ("the", T.NOISE), ("...", T.NOISE),
     ],
@@ -146,3 +150,9 @@ def test_an_opener_that_stands_alone_holds_its_category_for_what_follows(clf, te
 ])
 def test_what_follows_an_opener_of_open_content_is_not_a_phrase(clf, text, kept):
     assert clf.through_open_opener(clf.normalise(text)) == tuple(kept.split())
+
+
+def test_courtesy_words_that_close_an_utterance_change_nothing_while_it_grows(clf):
+    assert clf.classify_partial(("quiet", "please")).kind is T.CANCELLATION
+    assert clf.is_resume("continue, please")
+    assert clf.classify_final("please") is T.NOISE, "a closer alone is no utterance"
