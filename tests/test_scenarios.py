@@ -43,6 +43,19 @@ def test_suite_is_large_and_covers_every_type():
     assert sum(s.expect.type is InterruptionType.NOISE for s in continues) >= 4
 
 
+def test_the_probe_uses_wordings_and_voices_the_suite_does_not():
+    probe = load_suite(SUITE.parent / "scenarios-probe")
+    suite = load_suite(SUITE)
+    assert len(probe) >= 20
+    suite_texts = {words_of(u.text or "") for s in suite for u in s.users}
+    for scenario in probe:
+        for clip in scenario.users:
+            assert words_of(clip.text or "") not in suite_texts, (scenario.name, clip.text)
+    suite_voices = {u.voice for s in suite for u in s.users}
+    new_voices = [u for s in probe for u in s.users if u.voice not in suite_voices]
+    assert len(new_voices) >= len(probe) // 3
+
+
 def test_echo_only_scenarios_cover_the_couplings_and_enough_speech():
     echo = [s for s in load_suite(SUITE) if s.is_echo_only]
     gains = {s.room.echo_gain_db for s in echo}
