@@ -281,6 +281,8 @@ class WakeWordDetector:
         self._quiet_until_s = -math.inf
         self.last_probability = 0.0
         """The window's mean after the last inference (0 until the window is full)."""
+        self.last_output = 0.0
+        """The model's own probability at the last inference (before the window)."""
         self.detections = 0
         """Detections reported since construction."""
         log.info("wake word %r: model %s (%s), cutoff %.2f, window %d x %d0 ms, refractory "
@@ -366,6 +368,7 @@ class WakeWordDetector:
                                 "file with `bargein doctor`, or use a bundled model")
         lib.TfLiteTensorCopyToBuffer(self._tensor_out, self._output_ptr, 1)
         p = (int(self._output[0]) - self._out_zero_point) * self._out_scale
+        self.last_output = p
         self._window[self._window_next] = p
         self._window_next = (self._window_next + 1) % self.sliding_window_size
         self._window_count += 1
@@ -387,6 +390,7 @@ class WakeWordDetector:
         self._window_next = 0
         self._quiet_until_s = -math.inf
         self.last_probability = 0.0
+        self.last_output = 0.0
 
     def close(self) -> None:
         """Release the interpreter (also done when the detector is collected)."""

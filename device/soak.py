@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -97,15 +98,19 @@ def _drain(sock: socket.socket, stop: threading.Event) -> None:
             continue
 
 
-def soak(conversation_s: float, speed: float, extra_config: str = "") -> dict[str, float]:
+def soak(conversation_s: float, speed: float, extra_config: str = "",
+         script: tuple[tuple[float, str, str], ...] = CYCLE) -> dict[str, float]:
     """Run the daemon for ``conversation_s`` virtual seconds; its memory and CPU figures.
 
     ``extra_config`` is appended to the daemon's config (TOML tables other than
-    ``[audio]`` and ``[events]``), to compare settings."""
+    ``[audio]`` and ``[events]``), to compare settings; ``script`` is what the person says
+    and when (``(at_s, name, text)`` within each ``CYCLE_S``), :data:`CYCLE` unless given.
+    ``daemon_replies`` counts the replies the daemon asked its agent for, so two runs
+    can be checked to have had the same conversation."""
     with tempfile.TemporaryDirectory(prefix="bargein-soak-", dir="/tmp") as tmp:
         work = Path(tmp)
         clips = {}
-        for _, name, text in CYCLE:
+        for _, name, text in script:
             clips[name] = work / f"{name}.wav"
             _write_clip(clips[name], text)
         config = work / "config.toml"
@@ -131,7 +136,7 @@ def soak(conversation_s: float, speed: float, extra_config: str = "") -> dict[st
             try:
                 _wait_ready(sock, proc, READY_TIMEOUT_S)
                 drain.start()
-                figures = _converse(proc, control, clips, conversation_s, speed)
+                figures = _converse(proc, control, clips, conversation_s, speed, script)
             except RuntimeError as exc:
                 tail = (work / "daemon.log").read_text(errors="replace")[-4000:]
                 raise RuntimeError(f"{exc}; the daemon's log ends:\n{tail}") from exc
@@ -155,11 +160,13 @@ def soak(conversation_s: float, speed: float, extra_config: str = "") -> dict[st
         if proc.returncode != 0:
             raise RuntimeError(f"bargein run exited with {proc.returncode}:\n{daemon_log[-2000:]}")
         figures["daemon_asr_renewals"] = float(daemon_log.count("ASR recognizer renewed"))
+        figures["daemon_replies"] = float(len(re.findall(r"reply \d+ requested", daemon_log)))
         return figures
 
 
 def _converse(proc: subprocess.Popen, control: Path, clips: dict[str, Path],
-              conversation_s: float, speed: float) -> dict[str, float]:
+              conversation_s: float, speed: float,
+              script: tuple[tuple[float, str, str], ...] = CYCLE) -> dict[str, float]:
     pid = proc.pid
     start_s = time.monotonic()
     cpu_start_s = _cpu_s(pid)
@@ -174,12 +181,12 @@ def _converse(proc: subprocess.Popen, control: Path, clips: dict[str, Path],
             break
         if proc.poll() is not None:
             raise RuntimeError(f"bargein run died during the soak ({proc.returncode})")
-        at_s, name, _ = CYCLE[step]
+        at_s, name, _ = script[step]
         if virtual_s >= cycle * CYCLE_S + at_s:
             with control.open("a") as fh:
                 fh.write(f"say {clips[name]}\n")
             step += 1
-            if step == len(CYCLE):
+            if step == len(script):
                 step, cycle = 0, cycle + 1
         rss_mb = _proc_status(pid)["VmRSS"]
         rss_by_minute.setdefault(int(virtual_s // first_minute_s), []).append(rss_mb)
