@@ -162,7 +162,10 @@ def soak(conversation_s: float, speed: float, extra_config: str = "") -> dict[st
         daemon_log = (work / "daemon.log").read_text(errors="replace")
         if proc.returncode != 0:
             raise RuntimeError(f"bargein run exited with {proc.returncode}:\n{daemon_log[-2000:]}")
-        figures["daemon_asr_renewals"] = float(daemon_log.count("ASR recognizer renewed"))
+        renewals = [line for line in daemon_log.splitlines() if "ASR recognizer renewed" in line]
+        for line in renewals:  # with what each renewal gave back, and the heap after it
+            log.info("soak: daemon %s", line.split(": ", 1)[-1])
+        figures["daemon_asr_renewals"] = float(len(renewals))
         return figures
 
 
