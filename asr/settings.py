@@ -58,8 +58,9 @@ class AsrSettings:
     renew_after_utterances: int = setting(
         200,
         "Replace the recognizer with a fresh, warmed-up one after this many utterances, "
-        "between utterances: Vosk's lazily built decoding graph grows with what it "
-        "hears, and a fresh one decodes its first utterances slower (0 = never)",
+        "between utterances, and give the old one's memory back to the OS: Vosk's lazily "
+        "built decoding graph grows with what it hears, and a fresh one decodes its first "
+        "utterance slower (0 = never; see README, Running for months)",
         min=0,
         max=100000,
     )

@@ -11,7 +11,10 @@ long-running recognizer's memory grows with the variety of what it has heard. Th
 worker therefore warms each new recognizer up with a short spoken clip (the first
 real utterance is then decoded at full speed) and, every ``renew_after``
 utterances, warms a fresh one up between utterances, a slice at a time so speech
-never waits for it, and swaps it in. The recognizers come from the configured engine
+never waits for it, and swaps it in. The old recognizer's graph is then freed, and
+the worker hands the freed heap back to the OS (``malloc_trim``, tens of ms between
+utterances): glibc would otherwise keep it resident, and the process would stay at
+its largest size. The recognizers come from the configured engine
 (:func:`~bargein.asr.engines.build_recognizers`): any :class:`Recognizer` will do.
 
 Every item goes to the recognizers in one order: the command spotter (the fast one),
@@ -36,6 +39,12 @@ from bargein.asr.engine import AsrEvent, Recognizer, check_frame
 from bargein.asr.engines import build_recognizers
 from bargein.asr.settings import AsrSettings
 from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
+from bargein.device.malloc_tuning import (
+    HeapFigures,
+    heap_figures,
+    release_free_heap,
+    resident_mb,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +109,8 @@ class AsrWorker:
         self._spare_cpu_s = 0.0
         self.renewals = 0
         """Main recognizers replaced by fresh ones so far."""
+        self.released_mb: float | None = None
+        """Resident memory the last renewal gave back to the OS (None: none yet, or no glibc)."""
         self.warm_up_ms = 0.0
         """CPU time the last warm-up took (the start's, then each renewal's)."""
         self.engine_name = ""
@@ -238,12 +249,15 @@ class AsrWorker:
 
     def _swap_in(self, fresh: Recognizer) -> None:
         index = next(i for i, r in enumerate(self._recognizers) if r.source == fresh.source)
-        self._recognizers[index] = fresh
+        self._recognizers[index] = fresh  # the last reference: the old graph is freed here
         self.renewals += 1
         self.warm_up_ms = self._spare_cpu_s * 1000.0
-        log.info("ASR recognizer renewed after %d utterances (warm-up %.0f ms of CPU)",
-                 self._utterances, self.warm_up_ms)
-        self._spare, self._utterances = None, 0
+        self._spare = None
+        self.released_mb = release_free_heap()
+        heap = heap_figures()
+        log.info("ASR recognizer renewed after %d utterances (warm-up %.0f ms of CPU); "
+                 "%s", self._utterances, self.warm_up_ms, _memory_note(self.released_mb, heap))
+        self._utterances = 0
 
     def _handle(self, item: AudioFrame | _Reset | _Finish) -> None:
         if isinstance(item, _Finish):
@@ -258,3 +272,14 @@ class AsrWorker:
             events = rec.finish() if isinstance(item, _Finish) else rec.accept(item)
             for event in events:
                 self._on_event(event)
+
+
+def _memory_note(released_mb: float | None, heap: HeapFigures | None) -> str:
+    """The log's account of memory after a renewal."""
+    note = f"resident {resident_mb():.0f} MB"
+    if released_mb is not None:
+        note += f" after {released_mb:.0f} MB given back"
+    if heap is not None:
+        note += (f" (heap in use {heap.in_use_mb:.0f} MB, free {heap.free_mb:.0f} MB, "
+                 f"mmapped {heap.mmapped_mb:.0f} MB)")
+    return note

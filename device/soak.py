@@ -13,10 +13,16 @@ over (clips spoken by the Piper voice). From ``/proc/<pid>`` it reads:
   whose tensors come and go (tens of MB), and would measure that instead;
 - ``daemon_cpu_pct``: CPU time per second of conversation, in percent of one core
   (normalised to real time when the room runs faster);
+- ``daemon_rss_ceiling_mb``: the largest per-minute median after the first minute
+  (where resident memory levels off; a renewal gives its recognizer's memory back);
 - ``daemon_asr_renewals``: Vosk recognizers the daemon replaced by fresh ones
   (``[asr] renew_after_utterances``), from its log.
 
-``quick`` runs about 20 s of conversation in real time; the full run 10 minutes at 4x.
+The log also gives the median RSS per minute and per 10 minutes. ``quick`` runs about
+20 s of conversation in real time; the full run 10 minutes at 4x
+(``$BARGEIN_SOAK_MINUTES`` sets another length, e.g. 60 for the hour the README quotes).
+The daemon uses the configured Vosk model (``$BARGEIN_VOSK_MODEL``) when there is one,
+else pocketsphinx (see :func:`bargein.device.daemon.make_recognition`).
 """
 
 from __future__ import annotations
@@ -42,8 +48,10 @@ from bargein.tts.voice import load_voice
 log = logging.getLogger(__name__)
 
 FULL_S, FULL_SPEED = 600.0, 4.0
+MINUTES_ENV = "BARGEIN_SOAK_MINUTES"
 QUICK_S, QUICK_SPEED = 20.0, 1.0
 FIRST_MINUTE_S = 60.0
+REPORT_SPAN_S = 600.0
 READY_TIMEOUT_S = 180.0
 CYCLE = (
     (0.0, "question", "What can you do for me today?"),
@@ -159,7 +167,10 @@ def soak(conversation_s: float, speed: float, extra_config: str = "",
         daemon_log = (work / "daemon.log").read_text(errors="replace")
         if proc.returncode != 0:
             raise RuntimeError(f"bargein run exited with {proc.returncode}:\n{daemon_log[-2000:]}")
-        figures["daemon_asr_renewals"] = float(daemon_log.count("ASR recognizer renewed"))
+        renewals = [line for line in daemon_log.splitlines() if "ASR recognizer renewed" in line]
+        for line in renewals:  # with what each renewal gave back, and the heap after it
+            log.info("soak: daemon %s", line.split(": ", 1)[-1])
+        figures["daemon_asr_renewals"] = float(len(renewals))
         figures["daemon_replies"] = float(len(re.findall(r"reply \d+ requested", daemon_log)))
         return figures
 
@@ -201,16 +212,33 @@ def _converse(proc: subprocess.Popen, control: Path, clips: dict[str, Path],
     log.info("soak: %.0f s of conversation in %.0f s, %d cycles; median daemon RSS per "
              "%.0f s: %s MB", conversation_s, elapsed_s, cycle, first_minute_s,
              ", ".join(f"{v:.0f}" for v in medians.values()))
+    spans = _span_medians(rss_by_minute, first_minute_s, REPORT_SPAN_S)
+    if len(spans) > 1:
+        log.info("soak: median daemon RSS per %.0f min: %s MB", REPORT_SPAN_S / 60,
+                 ", ".join(f"{v:.0f}" for v in spans))
     full = [m for m in medians if m >= 1 and len(rss_by_minute[m]) >= 10]
     growth_mb = medians[full[-1]] - medians[full[0]] if full else 0.0
+    ceiling_mb = max(medians[m] for m in full) if full else status["VmRSS"]
     return {
         "daemon_rss_mb": round(status["VmHWM"], 1),
         "daemon_rss_growth_mb": round(growth_mb, 1),
+        "daemon_rss_ceiling_mb": round(ceiling_mb, 1),
         "daemon_cpu_pct": round(100.0 * cpu_s / (elapsed_s * speed), 1),
     }
+
+
+def _span_medians(rss_by_slot: dict[int, list[float]], slot_s: float,
+                  span_s: float) -> list[float]:
+    """Median RSS over each ``span_s`` of conversation, from samples kept per ``slot_s``."""
+    per_span = max(1, round(span_s / slot_s))
+    spans: dict[int, list[float]] = {}
+    for slot, samples in rss_by_slot.items():
+        spans.setdefault(slot // per_span, []).extend(samples)
+    return [float(np.median(spans[k])) for k in sorted(spans)]
 
 
 def figures(quick: bool) -> dict[str, float]:
     if quick:
         return soak(QUICK_S, QUICK_SPEED)
-    return soak(FULL_S, FULL_SPEED)
+    minutes = os.environ.get(MINUTES_ENV)
+    return soak(float(minutes) * 60.0 if minutes else FULL_S, FULL_SPEED)

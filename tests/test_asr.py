@@ -287,6 +287,9 @@ def test_worker_warms_up_and_renews_its_recognizer_between_utterances(
             worker.stop(timeout_s=5)
     assert len(built) == 2 and worker.renewals == 1 and worker.errors == 0
     assert "ASR recognizer renewed after 2 utterances" in caplog.text
+    # the old recognizer's graph was freed and its heap handed back (glibc's malloc_trim)
+    assert worker.released_mb is not None and worker.released_mb >= 0.0
+    assert "MB given back (heap in use" in caplog.text
     assert all(e.t_seconds >= 10.0 for e in first)
     final_third = [e for e in third if isinstance(e, Final)][-1]
     start_s, end_s = speech_span(commands, 30.0)
