@@ -408,6 +408,16 @@ def test_a_command_heard_by_another_ear_cuts_at_once_where_the_open_decode_sound
     assert Cut not in kinds(out), "nothing the open decode heard sounds like 'stop'"
 
 
+def outgrown_judge(room, end_s: float, advance_s: float, final_words: tuple[Word, ...]) -> None:
+    """The utterance ends at ``end_s`` (known ``advance_s`` later); the judge names no phrase
+    for the whole of it (it is longer than the judge takes), and the open decode's final
+    holds ``final_words``."""
+    room.feed(SpeechEnded(end_s, room.at(advance_s)))
+    room.feed(FinalTranscript("", room.at(0.02), source="phrases"))
+    room.feed(FinalTranscript(" ".join(w.text for w in final_words), room.at(0.01),
+                              words=final_words))
+
+
 def test_the_last_sure_verdict_so_far_stands_when_the_utterance_outgrew_the_judge(classifier):
     room = speaking_room(classifier)
     room.play_to(1.0)
@@ -416,11 +426,9 @@ def test_the_last_sure_verdict_so_far_stands_when_the_utterance_outgrew_the_judg
     assert room.machine.state is State.INTERRUPTED, "'actually' opens a correction: cut"
     interim_verdict(room, onset, "actually never mind", 0.94, said_s=1.4)
     interim_verdict(room, onset, "actually never mind", 0.6, said_s=1.45)
-    room.feed(SpeechEnded(onset + 1.5, room.at(0.3)))
-    room.feed(FinalTranscript("", room.at(0.02), source="phrases"))  # longer than it judges
-    room.feed(FinalTranscript("actually that one minute", room.at(0.01), words=words(
+    outgrown_judge(room, onset + 1.5, 0.3, words(
         ("actually", onset, onset + 0.6, 1.0), ("that", onset + 0.6, onset + 0.8, 0.21),
-        ("one", onset + 0.8, onset + 1.0, 0.06), ("minute", onset + 1.0, onset + 1.4, 0.3))))
+        ("one", onset + 0.8, onset + 1.0, 0.06), ("minute", onset + 1.0, onset + 1.4, 0.3)))
     assert final_type(room) is InterruptionType.CANCELLATION
 
 
@@ -429,12 +437,10 @@ def test_a_verdict_on_the_opening_of_a_longer_utterance_does_not_speak_for_it(cl
     room.play_to(1.0)
     onset = start(room, sound(duration_ms=1500.0, voiced_ms=1000.0))
     interim_verdict(room, onset, "can you repeat", 0.93, said_s=0.6)  # "... the address"
-    room.feed(SpeechEnded(onset + 1.5, room.at(1.5)))
-    room.feed(FinalTranscript("", room.at(0.02), source="phrases"))
-    room.feed(FinalTranscript("can you repeat a threat", room.at(0.01), words=words(
+    outgrown_judge(room, onset + 1.5, 1.5, words(
         ("can", onset, onset + 0.2, 0.32), ("you", onset + 0.2, onset + 0.35, 0.98),
         ("repeat", onset + 0.35, onset + 0.7, 0.03), ("a", onset + 0.8, onset + 0.9, 0.04),
-        ("threat", onset + 0.9, onset + 1.4, 0.04))))
+        ("threat", onset + 0.9, onset + 1.4, 0.04)))
     assert final_type(room) is InterruptionType.REDIRECT
 
 
@@ -464,13 +470,11 @@ def test_a_sure_verdict_on_an_opener_speaks_for_the_utterance_it_opens(classifie
         out = interim_verdict(room, onset, "no", 0.94, said_s=0.35)
         assert Cut in kinds(out)
         interim_verdict(room, onset, "no i said", 0.8, said_s=0.9)  # not sure: no evidence
-        room.feed(SpeechEnded(onset + 1.4, room.at(1.2)))
-        room.feed(FinalTranscript("", room.at(0.02), source="phrases"))
         text, conf = later
-        room.feed(FinalTranscript(f"the old fight {text}", room.at(0.01), words=words(
+        outgrown_judge(room, onset + 1.4, 1.2, words(
             ("the", onset - 0.05, onset + 0.1, 0.45), ("old", onset + 0.1, onset + 0.4, 0.29),
             ("fight", onset + 0.4, onset + 0.7, 0.01)) + evenly(text, onset + 0.7, conf=conf,
-                                                                 step_s=0.3)))
+                                                                 step_s=0.3))
         assert final_type(room) is expected, later
 
 
@@ -512,12 +516,10 @@ def test_a_verdict_on_an_opener_that_never_stands_alone_does_not_speak_for_more(
     room.play_to(1.0)
     onset = start(room, sound(duration_ms=2400.0, voiced_ms=1800.0))
     interim_verdict(room, onset, "i mean", 0.94, said_s=0.3)  # "I need a table for four ..."
-    room.feed(SpeechEnded(onset + 2.4, room.at(2.2)))
-    room.feed(FinalTranscript("", room.at(0.02), source="phrases"))
     said = "i mean that the goal for for people to debate"
     confs = (0.55, 0.24, 0.05, 0.01, 0.01, 0.67, 0.5, 0.6, 0.4, 0.3)
-    room.feed(FinalTranscript(said, room.at(0.01), words=tuple(
-        Word(w.text, w.start_s, w.end_s, conf) for w, conf in zip(evenly(said, onset), confs))))
+    outgrown_judge(room, onset + 2.4, 2.2, tuple(
+        Word(w.text, w.start_s, w.end_s, conf) for w, conf in zip(evenly(said, onset), confs)))
     assert final_type(room) is InterruptionType.REDIRECT
 
 
