@@ -653,9 +653,9 @@ class BargeinMachine:
         open decode heard nothing confident, agrees, or heard only a few unclassified
         words (it hears short phrases better); a command the spotter heard where the open
         decode heard nothing confident, or a few words one of which sounds like it.
-        Otherwise a person taking the floor (enough close
-        voice, and everything the open decode heard reads as a cut) is a redirect where the
-        confident words say so, else has the type of everything heard; less is noise.
+        Otherwise a person taking the floor (enough close voice, and everything the open
+        decode heard reads as a cut) is a redirect where the confident words say so, else
+        has the type of everything heard; less is noise.
         """
         hearing, c = barge.hearing, self.classifier
         if not self._addressed(hearing):
