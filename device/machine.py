@@ -391,6 +391,12 @@ the phrase judge's verdict on the same sound."""
 VERDICT_COVERS_END_S = 0.3
 """A verdict on the utterance so far speaks for the whole of it only if its last word ends
 at most this long before the end of the speech."""
+COMMAND_OVER_S = 0.5
+"""A command that cut is over when the phrase judge, which trims an utterance to its loud
+part, has twice found the same verdict ending at the same place and the span has gone on
+this long after that end with nothing as loud (a television talking on after "stop")."""
+SAME_END_S = 0.05
+"""Two verdicts whose last words end this close end at the same place (10 ms frames)."""
 REJOIN_GAP_S = 0.5
 """Speech that starts again this soon after a stretch that was let go (its VAD end) is the
 same utterance with a pause in it: "front ... left" is one correction, not two noises."""
@@ -431,6 +437,9 @@ class BargeinMachine:
         self._listen_deadline_s: float | None = None
         self._final_deadline_s: float | None = None
         self._let_go: _Barge | None = None  # the last stretch let go, in case speech resumes
+        self._span_settled = False
+        """The open VAD span's stretch was settled before the span ended (a command over
+        background speech): the span's own final belongs to it and is dropped."""
         self._consumes_remainder = False
         self._follow_up_until_s: float | None = None
         self._follow_up = False  # the window is open (for StatusChanged)
@@ -822,6 +831,33 @@ class BargeinMachine:
         self._consumes_remainder = True
         self._send(text, record, actions)
 
+    def _command_over(self, barge: _Barge, t_seconds: float) -> bool:
+        """Whether a cancellation that cut is over while the VAD's span stays open
+        (:data:`COMMAND_OVER_S`): the person said "stop" and stopped; what keeps the span
+        open is the room. Only a cancellation: it needs no words after it."""
+        interims = barge.hearing.interims
+        if barge.ended_s is not None or len(interims) < 2 or \
+                barge.decision.kind is not InterruptionType.CANCELLATION:
+            return False
+        last, before = interims[-1], interims[-2]
+        if last.end_s is None or before.end_s is None or last.tokens != before.tokens or \
+                abs(last.end_s - before.end_s) > SAME_END_S:
+            return False
+        # The cut was decided on sure evidence; these verdicts only say where the loud part
+        # ended, so a reported one (from judge_agree_conf) that still names the command will do.
+        return last.conf >= self.settings.judge_agree_conf and \
+            self.classifier.classify_tokens(last.tokens) is InterruptionType.CANCELLATION and \
+            t_seconds - last.end_s >= COMMAND_OVER_S
+
+    def _settle_command(self, barge: _Barge, t_seconds: float, actions: list[Action]) -> None:
+        """Settle a cancellation whose span goes on (:meth:`_command_over`) now, not when the
+        room falls quiet; the span's own final is dropped when it comes."""
+        text = " ".join(barge.hearing.interims[-1].tokens)
+        log.info("command over while the span goes on (background speech): settled now")
+        barge.hearing.final = barge.hearing.interims[-1].tokens
+        self._span_settled = True
+        self._settle_after_cut(text, t_seconds, actions)
+
     def _speak_remainder(self, actions: list[Action]) -> None:
         text = self._remainder_text or " ".join(self.remainder)
         self.remainder, self._remainder_text = (), ""
@@ -861,6 +897,7 @@ class BargeinMachine:
         if self.muted:
             return
         self._final_deadline_s = None
+        self._span_settled = False
         let_go, self._let_go = self._let_go, None
         if self.state is State.SPEAKING and let_go is not None and \
                 let_go.ended_s is not None and ev.onset_s - let_go.ended_s <= REJOIN_GAP_S:
@@ -946,6 +983,8 @@ class BargeinMachine:
             if self.state in (State.SPEAKING_DUCKED, State.PAUSED):
                 barge.decision = self._decide(ev.t_seconds)
                 self._maybe_cut(ev.t_seconds, actions)
+            elif self.state is State.INTERRUPTED and self._command_over(barge, ev.t_seconds):
+                self._settle_command(barge, ev.t_seconds, actions)
             return
         if ev.source == "spotter":
             barge.hearing.hear_spotted(ev.text, normalise)
@@ -983,6 +1022,10 @@ class BargeinMachine:
                 barge.hearing.hear_spotted(ev.text, normalise)
             return
         text = ev.text.strip()
+        if self._span_settled and barge is None:
+            # The rest of a span whose command was settled while it went on: the room.
+            self._span_settled = False
+            return
         if barge is not None:
             tokens = barge.hearing.hear_final(text, ev.words, normalise,
                                               self.settings.min_word_conf, ev.words_end_s)

@@ -14,6 +14,7 @@ from bargein.device.machine import (
     FinalTranscript,
     LogInterruption,
     PartialTranscript,
+    SendToAgent,
     SpeechAcoustics,
     SpeechEnded,
     SpeechStarted,
@@ -540,3 +541,33 @@ def test_a_cut_after_a_backchannel_in_the_judges_verdict_so_far_must_hold(classi
     assert Cut not in kinds(out)
     out = interim_verdict(room, onset, "okay stop", 0.92, said_s=0.6)
     assert Cut in kinds(out), "the same cut twice has held"
+
+
+def test_a_cancellation_is_settled_when_it_is_over_though_a_television_holds_the_span_open(
+        classifier):
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room, sound(level_dbfs=-21.0))
+    out = interim_verdict(room, onset, "stop it", 0.9, said_s=0.4)
+    assert Cut in kinds(out)
+    # The person stopped at onset + 0.4; the television keeps the VAD's span open. The
+    # judge, trimming to the loud part, keeps finding the same "stop it".
+    room.feed(PartialTranscript("so i'll believe it", room.at(0.4)))
+    interim_verdict(room, onset, "stop it", 0.88, said_s=0.4)
+    assert final_type(room) is InterruptionType.CANCELLATION, "settled while the span goes on"
+    assert room.machine.state is State.IDLE
+    # The span ends seconds later; its final is the television's, and no turn.
+    room.feed(SpeechEnded(onset + 9.0, room.at(8.0)))
+    out = room.feed(FinalTranscript("so i'll believe it if if the little", room.at(0.1),
+                                    words=evenly("so i'll believe it if if the little", onset)))
+    assert not any(isinstance(a, SendToAgent) for a in out)
+    assert [a for a in out if isinstance(a, LogInterruption)] == []
+
+    # A person still talking moves the judge's verdict: nothing is settled early.
+    room = speaking_room(classifier)
+    room.play_to(1.0)
+    onset = start(room, sound(level_dbfs=-21.0))
+    interim_verdict(room, onset, "stop", 0.9, said_s=0.3)
+    interim_verdict(room, onset, "stop it", 0.9, said_s=0.5)
+    assert room.machine.state is State.INTERRUPTED
+    assert not [a for a in room.actions if isinstance(a, LogInterruption)]
