@@ -39,7 +39,7 @@ from bargein.asr.engine import AsrEvent, Recognizer, check_frame
 from bargein.asr.engines import build_recognizers
 from bargein.asr.settings import AsrSettings
 from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
-from bargein.device.malloc_tuning import (
+from bargein.asr.malloc_tuning import (
     HeapFigures,
     heap_figures,
     release_free_heap,

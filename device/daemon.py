@@ -65,7 +65,7 @@ from bargein.device.errors import ConfigError
 from bargein.device.event_log import EventLog, InterruptionRecord
 from bargein.device.heartbeat import LOOP, Heartbeats
 from bargein.device.interruption_rate import InterruptionRate
-from bargein.device.malloc_tuning import fix_mmap_threshold
+from bargein.asr.malloc_tuning import fix_mmap_threshold
 from bargein.device.pipeline import (AgentRunner, NullObserver, Pipeline,
                                      ThreadedSpeech)
 from bargein.device.systemd_notify import SystemdNotifier

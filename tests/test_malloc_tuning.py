@@ -8,7 +8,7 @@ import ctypes.util
 import numpy as np
 import pytest
 
-from bargein.device.malloc_tuning import heap_figures, release_free_heap, resident_mb
+from bargein.asr.malloc_tuning import heap_figures, release_free_heap, resident_mb
 from bargein.device.soak import _span_medians
 
 _BLOCK_BYTES = 4096  # far below the mmap threshold: these blocks live in the heap

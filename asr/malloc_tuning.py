@@ -13,6 +13,9 @@ hundreds of MB of them with a large graph). When a renewed recognizer replaces a
 old one (``[asr] renew_after_utterances``) those blocks are freed, but glibc keeps
 freed heap pages mapped: only :func:`release_free_heap` (``malloc_trim``) hands them
 back, and the daemon's resident memory then falls to what is really in use.
+
+It imports nothing of bargein, so the ASR worker and the daemon can both use it; it lives
+here, beside the worker whose recognizers are the heap's largest user.
 """
 
 from __future__ import annotations
