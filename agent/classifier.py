@@ -268,18 +268,26 @@ class InterruptionClassifier:
                     best = (kind, len(prefix))
         return best
 
+    def _markers(self, tokens: Tokens) -> tuple[Tokens, list[tuple[InterruptionType, int, int]]]:
+        """The decisive markers in a row that open an utterance ("actually" then "never
+        mind"), each after lead-ins, as (category, start, end) in the tokens without their
+        closers, which come back too. Words that open no marker end the row."""
+        tokens = self._strip_closers(tokens)
+        row: list[tuple[InterruptionType, int, int]] = []
+        at = 0
+        while at < len(tokens):
+            start = len(tokens) - len(self._strip_lead_ins(tokens[at:]))
+            kind, used = self._match(tokens[start:])
+            if kind is None:
+                break
+            row.append((kind, start, start + used))
+            at = start + used
+        return tokens, row
+
     def _settle(self, tokens: Tokens) -> InterruptionType | None:
         """The cut category of a whole utterance: the last decisive marker wins."""
-        tokens = self._strip_closers(self._strip_lead_ins(tokens))
-        kind, used = self._match(tokens)
-        if kind is None:
-            return None
-        rest = tokens[used:]
-        if rest:
-            later = self._settle(rest)
-            if later is not None:
-                return later
-        return kind
+        _, row = self._markers(tokens)
+        return row[-1][0] if row else None
 
     def _in_progress(self, tokens: Tokens) -> bool:
         """The tokens are a strict prefix of a phrase or prefix ("never" of "never mind")."""
@@ -339,19 +347,13 @@ class InterruptionClassifier:
         said Tuesday"). An opener that never stands alone ("i mean", "can you") is how
         many sentences start, and sounds like more ("i need a table ..."); a phrase that
         is no prefix ("can you repeat", "stop that") speaks only for itself."""
-        tokens = self._strip_lead_ins(tuple(tokens))
-        while tokens:
-            kind, used = self._match(tokens)
-            if kind is None:
-                return False
-            if used == len(tokens):
-                return tokens in self.phrases.prefixes[kind] and \
-                    tokens in self.phrases.phrases[kind]
-            rest = self._strip_lead_ins(tokens[used:])
-            if self._settle(rest) is None:
-                return False
-            tokens = rest
-        return False
+        tokens = tuple(tokens)
+        _, row = self._markers(tokens)
+        if not row or row[-1][2] != len(tokens):
+            return False
+        kind, start, end = row[-1]
+        marker = tokens[start:end]
+        return marker in self.phrases.prefixes[kind] and marker in self.phrases.phrases[kind]
 
     def through_open_opener(self, tokens: Sequence[str]) -> Tokens:
         """The tokens up to the end of their first opener of an open category (one with
@@ -360,18 +362,10 @@ class InterruptionClassifier:
         that content onto phrase words ("what about stop that right" for "what about
         Saturday"), so what it heard after such an opener is no evidence."""
         tokens = tuple(tokens)
-        at = 0
-        while at < len(tokens):
-            body = self._strip_lead_ins(tokens[at:])
-            if not body:
-                break
-            at = len(tokens) - len(body)
-            kind, used = self._match(body)
-            if kind is None:
-                break
-            at += used
+        _, row = self._markers(tokens)
+        for kind, _start, end in row:
             if not self.phrases.phrases[kind]:
-                return tokens[:at]
+                return tokens[:end]
         return tokens
 
     def replaces_said_words(self, tokens: Sequence[str], said: frozenset[str]) -> bool:

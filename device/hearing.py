@@ -128,7 +128,7 @@ class Hearing:
         if words:
             self.final_words = tuple(self.in_span(words))
             self.final_all = self._settled_all + self._tokens(words, normalise)
-            confident = [w for w in self.in_span(words) if w.conf >= min_conf]
+            confident = [w for w in self.final_words if w.conf >= min_conf]
             tokens = self._settled + self._tokens(confident, normalise)
         else:
             tokens = normalise(text)

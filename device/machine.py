@@ -411,7 +411,7 @@ the request."""
 OPEN_LISTENING = ListenSettings(mode="open")
 """Any words open a turn: the machine's default, as before the wake word. The config's
 default (``[listen] mode``) is the wake word; the daemon passes it."""
-_TALKING = frozenset({"speaking", "speaking_ducked", "paused", "interrupted"})
+_TALKING = frozenset({State.SPEAKING, State.SPEAKING_DUCKED, State.PAUSED, State.INTERRUPTED})
 
 
 class BargeinMachine:
@@ -476,7 +476,7 @@ class BargeinMachine:
         starts or it runs out. The wake word that opened a turn is forgotten once idle."""
         if self.state is not State.IDLE:
             self._follow_up_until_s = None
-        elif before.value in _TALKING and self.gated and self.listen.follow_up_s > 0:
+        elif before in _TALKING and self.gated and self.listen.follow_up_s > 0:
             self._follow_up_until_s = t_seconds + self.listen.follow_up_s
         if self.state is State.IDLE:
             self._wake_end_s = None
@@ -789,11 +789,14 @@ class BargeinMachine:
         self._barge = None
         self._final_deadline_s = None
 
-    def _settle_after_cut(self, text: str, t_seconds: float, actions: list[Action]) -> None:
-        """The whole utterance is in: record its type and act on it."""
+    def _settle_after_cut(self, text: str, t_seconds: float, actions: list[Action],
+                          kind: InterruptionType | None = None) -> None:
+        """The whole utterance is in (or, given ``kind``, known): record its type and act
+        on it."""
         barge = self._barge
         assert barge is not None
-        kind = self._final_kind(barge)
+        if kind is None:
+            kind = self._final_kind(barge)
         self._final_deadline_s = None
         decided = barge.decision.kind
         if kind is InterruptionType.NOISE and decided in CUT_TYPES - {InterruptionType.REDIRECT}:
@@ -854,9 +857,8 @@ class BargeinMachine:
         room falls quiet; the span's own final is dropped when it comes."""
         text = " ".join(barge.hearing.interims[-1].tokens)
         log.info("command over while the span goes on (background speech): settled now")
-        barge.hearing.final = barge.hearing.interims[-1].tokens
         self._span_settled = True
-        self._settle_after_cut(text, t_seconds, actions)
+        self._settle_after_cut(text, t_seconds, actions, InterruptionType.CANCELLATION)
 
     def _speak_remainder(self, actions: list[Action]) -> None:
         text = self._remainder_text or " ".join(self.remainder)
@@ -928,10 +930,14 @@ class BargeinMachine:
             self._barge.ended_s = None
             self._barge.hearing.continue_stretch()
 
-    def _own_words(self, utt: _Utterance, onset_s: float, t_seconds: float) -> frozenset[str]:
-        """Tokens of the words the appliance played in the seconds before ``onset_s``."""
+    def _own_words(self, utt: _Utterance, onset_s: float, t_seconds: float,
+                   played: float | None = None) -> frozenset[str]:
+        """Tokens of the words the appliance played from ``OWN_WORDS_BEFORE_S`` before
+        ``onset_s`` up to ``t_seconds``, when it had played ``played`` seconds of ``utt``
+        (by default, what its playback position says then)."""
         rate = utt.rate_hz or 1
-        played = utt.played_at(t_seconds)
+        if played is None:
+            played = utt.played_at(t_seconds)
         since = played - (t_seconds - onset_s) - OWN_WORDS_BEFORE_S
         return frozenset(
             token for w in utt.words
@@ -1197,19 +1203,12 @@ class BargeinMachine:
     def _said_it_myself(self, phrase: tuple[str, ...], end_s: float, t_seconds: float) -> bool:
         """The text guard: every word of the wake phrase is among (or begins) the words the
         appliance played in the ``OWN_WORDS_BEFORE_S`` before the phrase ended, and since."""
-        recent: list[tuple[_Utterance, float, float]] = []
+        own: set[str] = set()
         if self._utterance is not None:
-            recent.append((self._utterance, t_seconds, self._utterance.played_at(t_seconds)))
+            own |= self._own_words(self._utterance, end_s, t_seconds)
         if self._finished is not None:
             utt, finished_t = self._finished
-            recent.append((utt, finished_t, utt.queued_end_s))
-        own: set[str] = set()
-        for utt, at_t, played in recent:
-            rate = utt.rate_hz or 1
-            since = played - (at_t - end_s) - OWN_WORDS_BEFORE_S
-            own.update(token for w in utt.words
-                       if since <= w.end_sample / rate and w.start_sample / rate <= played
-                       for token in self.classifier.normalise(w.text))
+            own |= self._own_words(utt, end_s, finished_t, utt.queued_end_s)
         return all(any(o == p or (len(p) >= 4 and o.startswith(p)) for o in own) for p in phrase)
 
     def _on_ButtonHeld(self, ev: ButtonHeld, actions: list[Action]) -> None:
