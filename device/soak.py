@@ -177,7 +177,7 @@ def soak(conversation_s: float, speed: float, extra_config: str = "",
 
 def _converse(proc: subprocess.Popen, control: Path, clips: dict[str, Path],
               conversation_s: float, speed: float,
-              script: tuple[tuple[float, str, str], ...] = CYCLE) -> dict[str, float]:
+              script: tuple[tuple[float, str, str], ...]) -> dict[str, float]:
     pid = proc.pid
     start_s = time.monotonic()
     cpu_start_s = _cpu_s(pid)
