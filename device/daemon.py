@@ -276,12 +276,14 @@ class Daemon:
         ring.set_reference_tap(reference)
         vad = EchoAwareVad(config.vad, config.echo, reference)
         log.info("echo control: %s canceller", vad.canceller.name)
-        self.machine = m.BargeinMachine(config.bargein, _classifier(config), config.listen)
         self.wake = None
         if config.listen.mode == "wake_word":
             from bargein.audio.wake_word import WakeWordDetector  # TFLite: only when used
 
             self.wake = WakeWordDetector(config.wake)
+        self.machine = m.BargeinMachine(
+            config.bargein, _classifier(config), config.listen,
+            wake_phrase=self.wake.model.wake_word if self.wake is not None else "")
         self.observer = OperatorLog(config.events.log_transcripts)
         self.pipeline = Pipeline(
             self.machine, ring, vad, self.recognition,

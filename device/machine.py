@@ -418,10 +418,13 @@ class BargeinMachine:
     """The pure barge-in state machine. Call :meth:`handle` with each event."""
 
     def __init__(self, settings: BargeinSettings, classifier: InterruptionClassifier,
-                 listen: ListenSettings = OPEN_LISTENING) -> None:
+                 listen: ListenSettings = OPEN_LISTENING, wake_phrase: str = "") -> None:
         self.settings = settings
         self.classifier = classifier
         self.listen = listen
+        self.wake_tokens = classifier.normalise(wake_phrase) if listen.mode == "wake_word" else ()
+        """The wake phrase as the recognizer's words ("alexa"): in ``wake_word`` mode, idle
+        words that hold it open a turn even where the detector missed it."""
         self._pronunciations = pronunciations_for(settings.language)
         self.state = State.IDLE
         self.muted = False
@@ -451,6 +454,8 @@ class BargeinMachine:
         """Finished utterances not answered: nobody opened a turn for them."""
         self.own_wake_words = 0
         """Wake words not taken: the appliance had just said the phrase itself."""
+        self.wake_words_in_words = 0
+        """Turns opened by the wake phrase in the recognizer's words (the detector missed it)."""
 
     # -- public --------------------------------------------------------------------
 
@@ -1063,7 +1068,8 @@ class BargeinMachine:
             else:
                 self._barge = None  # a backchannel or noise while thinking changes nothing
         elif self.state is State.IDLE and self.gated:
-            self._ignore(text, actions)
+            if not self._wake_in_words(text, ev, actions):
+                self._ignore(text, actions)
         elif self.state in (State.LISTENING, State.IDLE):
             if self._wake_end_s is not None:
                 text = self._without_wake_word(text, ev.words)
@@ -1080,6 +1086,52 @@ class BargeinMachine:
                 self._barge = None
                 if self._listen_deadline_s is None:
                     self.state = State.IDLE
+
+    def _wake_in_words(self, text: str, ev: FinalTranscript, actions: list[Action]) -> bool:
+        """Idle words that name the wake phrase open a turn: the words after its last
+        mention are the request (none yet: listening for it).
+
+        The detector's models hear the phrase when it opens an utterance and miss it
+        inside one ("I was just wondering, Alexa, what time is it?" peaks at 0.02); the
+        recognizer, which decodes every idle utterance anyway, hears it there. Its
+        transcript comes only once the utterance is over, so this is the slower way in,
+        and the appliance's own voice saying the phrase is no wake word here either."""
+        phrase = self.wake_tokens
+        if not phrase or self.muted:
+            return False
+        tokens = self.classifier.normalise(text)
+        starts = [i for i in range(len(tokens) - len(phrase) + 1)
+                  if tokens[i:i + len(phrase)] == phrase]
+        if not starts:
+            return False
+        end_s = self._phrase_end_s(ev.words, len(tokens), starts[-1] + len(phrase))
+        if self._said_it_myself(phrase, end_s if end_s is not None else ev.t_seconds,
+                                ev.t_seconds):
+            self.own_wake_words += 1
+            log.info("wake phrase in words not taken: the appliance itself just said it")
+            return False
+        self.wake_words_in_words += 1
+        request = " ".join(tokens[starts[-1] + len(phrase):])
+        self._unaddressed_onset_s = None
+        log.info("wake phrase heard in the words: %s", "request follows it" if request
+                 else "listening")
+        if request:
+            self._barge = None
+            self._user_turn(request, ev.t_seconds, actions)
+            return True
+        self._barge = None
+        self._wake_end_s, self._wake_phrase = end_s if end_s is not None else ev.t_seconds, phrase
+        self._listen_deadline_s = ev.t_seconds + self.settings.listen_timeout_s
+        actions.append(StartListening())
+        self.state = State.LISTENING
+        return True
+
+    def _phrase_end_s(self, words: tuple[Word, ...], n_tokens: int, end: int) -> float | None:
+        """When the ``end``-th token ended, where the recognizer's words match the tokens
+        one for one (they have times); else None."""
+        if len(words) != n_tokens or end < 1:
+            return None
+        return words[end - 1].end_s
 
     def _ignore(self, text: str, actions: list[Action]) -> None:
         """Words while idle that nobody opened a turn for: counted, never answered."""

@@ -57,12 +57,13 @@ TAIL_S = 1.5  # keep running this long after everything is over
 
 
 def make_strategy(name: str, settings: BargeinSettings | None = None,
-                  listen: ListenSettings | None = None) -> Strategy:
-    """A fresh strategy by name; ``listen`` is ours only (the baselines listen openly)."""
+                  listen: ListenSettings | None = None, wake_phrase: str = "") -> Strategy:
+    """A fresh strategy by name; ``listen`` and ``wake_phrase`` are ours only (the
+    baselines listen openly)."""
     if name == "bargein":
         settings = settings or BargeinSettings()
         return m.BargeinMachine(settings, InterruptionClassifier.from_language(settings.language),
-                                listen or m.OPEN_LISTENING)
+                                listen or m.OPEN_LISTENING, wake_phrase)
     if name in BASELINES:
         return BASELINES[name]()
     raise ValueError(f"unknown strategy {name!r}; use one of {', '.join(STRATEGIES)}")
@@ -408,12 +409,13 @@ def run_scenario(
     writer.write("run", 0.0, scenario=scenario.name, strategy=strategy_name,
                  rate_hz=CAPTURE_RATE_HZ, asr=asr_name, tv_db=scenario.room.tv_db, **extra)
     observer = SimObserver(writer, room)
-    strategy = make_strategy(strategy_name, settings, ListenSettings(mode=mode))
     wake = None
     if mode == "wake_word" and strategy_name == "bargein":
         from bargein.audio.wake_word import WakeWordDetector  # loads TensorFlow Lite
 
         wake = WakeWordDetector()
+    strategy = make_strategy(strategy_name, settings, ListenSettings(mode=mode),
+                             wake.model.wake_word if wake is not None else "")
     agents = AgentRunner(ScriptedAgent(scenario.agent.text), Conversation(), threaded=False,
                          reply_delay_s=scenario.agent.first_sample_s)
     vad, echo_filter = echo_handling(strategy_name, room)

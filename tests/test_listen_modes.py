@@ -46,9 +46,11 @@ def classifier() -> InterruptionClassifier:
 class Room(MachineRoom):
     """A machine in a listening mode, a clock, and every action it returned."""
 
-    def __init__(self, classifier, mode: str = "wake_word", follow_up_s: float = 5.0) -> None:
+    def __init__(self, classifier, mode: str = "wake_word", follow_up_s: float = 5.0,
+                 wake_phrase: str = "Alexa") -> None:
         super().__init__(BargeinMachine(BargeinSettings(), classifier,
-                                        ListenSettings(mode=mode, follow_up_s=follow_up_s)))
+                                        ListenSettings(mode=mode, follow_up_s=follow_up_s),
+                                        wake_phrase))
 
     def say(self, text: str, length_s: float = 1.2, wake_after_s: float | None = None,
             words: tuple[Word, ...] = ()) -> list:
@@ -157,6 +159,51 @@ def test_wake_word_inside_a_sentence_takes_what_follows(classifier):
     room = Room(classifier)
     room.say("i was wondering alexa what time is it", length_s=2.4, wake_after_s=1.3)
     assert room.sent() == ["what time is it"]
+
+
+def test_wake_phrase_in_the_words_opens_a_turn_the_detector_missed(classifier):
+    # The detector's models miss the phrase inside a sentence; the recognizer hears it.
+    room = Room(classifier)
+    out = room.say("i was just wondering alexa what time is it", length_s=2.6)
+    assert room.sent() == ["what time is it"]
+    assert SpeechIgnored not in [type(a) for a in out]
+    assert room.machine.wake_words_in_words == 1 and room.machine.ignored_utterances == 0
+
+
+def test_wake_phrase_alone_in_the_words_listens_for_the_request(classifier):
+    room = Room(classifier)
+    out = room.say("alexa", length_s=0.6)
+    assert StartListening() in out and room.machine.state is State.LISTENING
+    assert room.sent() == []
+    room.t += 0.8
+    room.say("what time is it")
+    assert room.sent() == ["what time is it"]
+
+
+def test_words_without_the_wake_phrase_stay_ignored_and_other_modes_do_not_look(classifier):
+    room = Room(classifier)
+    room.say("alex said the election was close")
+    assert room.sent() == [] and room.machine.ignored_utterances == 1
+    button = Room(classifier, mode="button")
+    button.say("alexa what time is it")
+    assert button.sent() == [] and button.machine.wake_words_in_words == 0
+
+
+def test_its_own_voice_naming_the_wake_phrase_in_the_words_opens_no_turn(classifier):
+    # The answer ends "... just ask Alexa"; its echo reaches the recognizer as words.
+    room = Room(classifier, follow_up_s=0.0)
+    ask_and_answer(room, "If you like, just ask Alexa")
+    room.finish()
+    room.t += 0.1
+    words = (Word("ask", room.t, room.t + 0.3), Word("alexa", room.t + 0.35, room.t + 0.8))
+    out = room.say("ask alexa", length_s=0.9, words=words)
+    assert room.sent() == ["tell me about refunds"]
+    assert StartListening() not in out and room.machine.own_wake_words == 1
+    # Seconds later the words are a person's.
+    room.t += 4.0
+    words = (Word("alexa", room.t + 0.1, room.t + 0.6),)
+    room.say("alexa", length_s=0.7, words=words)
+    assert room.machine.state is State.LISTENING
 
 
 def test_button_mode_needs_the_press(classifier):
