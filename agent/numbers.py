@@ -2,13 +2,19 @@
 
 The local agent reads durations out of recognised speech (Vosk writes numbers as
 words, typed text uses digits) and says them back as words, which every voice reads
-the same way.
+the same way. Parsing is this module's own; spelling is the text normaliser's
+(:mod:`bargein.tts.numbers`), the appliance's one number speller.
 """
 
 from __future__ import annotations
 
 import re
 
+# The one speller lives beside the text normaliser; agent and tts are siblings, so this
+# import goes to the shared package when there is one (issue 16).
+from bargein.tts.numbers import cardinal
+
+# Number words the parser understands (Vosk writes numbers as words).
 _UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
           "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
           "seventeen", "eighteen", "nineteen"]
@@ -23,22 +29,13 @@ _UNIT_NAMES = {"sec": "second", "min": "minute", "hr": "hour"}
 
 
 def number_words(n: int) -> str:
-    """0..9999 as English words ("forty-two")."""
-    if n < 0:
-        return "minus " + number_words(-n)
-    if n < 20:
-        return _UNITS[n]
-    if n < 100:
-        tens, unit = divmod(n, 10)
-        return _TENS[tens] + (f"-{_UNITS[unit]}" if unit else "")
-    if n < 1000:
-        hundreds, rest = divmod(n, 100)
-        return f"{_UNITS[hundreds]} hundred" + (f" and {number_words(rest)}" if rest else "")
-    thousands, rest = divmod(n, 1000)
-    tail = ""
-    if rest:
-        tail = (" and " if rest < 100 else " ") + number_words(rest)
-    return f"{number_words(thousands)} thousand{tail}"
+    """``n`` as English words ("forty-two", "one hundred five").
+
+    Spelled by the voice's own speller, :func:`bargein.tts.numbers.cardinal`, so a
+    number the agent says and the same number written as digits in any text the
+    appliance reads aloud sound alike.
+    """
+    return cardinal(n)
 
 
 _NUMBER_WORD = "|".join(sorted((re.escape(w) for w in _WORD_VALUES), key=len, reverse=True))

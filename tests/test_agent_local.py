@@ -105,6 +105,12 @@ def test_timer_rings_when_due_and_is_collected_once(agent, clock):
     assert agent.collect_rung() == [] and agent.next_due() is None
 
 
+def test_timer_confirmation_says_hundreds_without_and(agent):
+    conversation = Conversation()
+    reply = say(agent, conversation, "set a timer for 105 hours")
+    assert reply == "Timer set for one hundred five hours."
+
+
 def test_timer_without_a_length_asks_for_it(agent):
     conversation = Conversation()
     assert say(agent, conversation, "set a timer") == "For how long?"

@@ -16,6 +16,9 @@ def spoken(text: str) -> str:
     ("text", "expected"),
     [
         ("I have 42 apples.", "I have forty-two apples."),
+        ("Room 105 is free.", "Room one hundred five is free."),
+        ("Exactly 2,026 votes.", "Exactly two thousand twenty-six votes."),
+        ("The 105th day.", "The one hundred fifth day."),
         ("It is 3.5 metres.", "It is three point five metres."),
         ("About 1,200 people came.", "About one thousand two hundred people came."),
         ("The 2nd and 21st floors.", "The second and twenty-first floors."),
@@ -31,6 +34,9 @@ def spoken(text: str) -> str:
         ("It costs $1.", "It costs one dollar."),
         ("Raised $3 million.", "Raised three million dollars."),
         ("Born in 1999.", "Born in nineteen ninety-nine."),
+        ("Built in 1905.", "Built in nineteen oh five."),
+        ("Since 2005.", "Since two thousand five."),
+        ("Until 2026.", "Until twenty twenty-six."),
         ("Pages 5-7 only.", "Pages five to seven only."),
     ],
 )

@@ -1,66 +1,54 @@
-"""Spelling numbers the way a listener expects to hear them (US English)."""
+"""Spelling numbers the way a listener expects to hear them (US English).
+
+This is the appliance's one number speller: the text normaliser uses it for what
+Piper says, and the local agent (:mod:`bargein.agent.numbers`) for what it says,
+so "105" in an LLM reply and a 105-hour timer are spoken alike. The words come from
+num2words (``lang="en"``), put into one US convention:
+
+- no "and" inside a number and no commas: 105 → "one hundred five",
+  1200 → "one thousand two hundred", 2026 → "two thousand twenty-six" (num2words
+  writes the British "one hundred and five" / "one thousand, two hundred");
+- tens and units joined by a hyphen, as num2words writes them: "forty-two" is one
+  spoken word, which is what the word-to-span map and the alignment expect;
+- years split into spoken words: 1905 → "nineteen oh five" (num2words: "oh-five").
+
+The module imports nothing from ``bargein``, so it can move to a shared package
+without change.
+"""
 
 from __future__ import annotations
 
-_ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-    "fourteen fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-_SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand"))
-_ORDINAL_IRREGULAR = {
-    "one": "first",
-    "two": "second",
-    "three": "third",
-    "five": "fifth",
-    "eight": "eighth",
-    "nine": "ninth",
-    "twelve": "twelfth",
-}
-_DIGIT_NAMES = {str(d): _ONES[d] for d in range(10)}
+# A declared dependency (pyproject.toml): "No module named 'num2words'" means the venv
+# was installed before it was added; reinstalling bargein (pip install -e .) brings it.
+from num2words import num2words
+
+# Longer runs of digits are identifiers (an order number), read digit by digit.
+_LARGEST_SPELLED = 10**15
+_DIGIT_NAMES = dict(zip("0123456789", "zero one two three four five six seven eight nine".split()))
 
 
-def _below_thousand(n: int) -> list[str]:
-    words: list[str] = []
-    hundreds, rest = divmod(n, 100)
-    if hundreds:
-        words += [_ONES[hundreds], "hundred"]
-    if rest >= 20:
-        tens, ones = divmod(rest, 10)
-        words.append(_TENS[tens] + (f"-{_ONES[ones]}" if ones else ""))
-    elif rest or not words:
-        words.append(_ONES[rest])
-    return words
+def _us_style(words: str) -> str:
+    """num2words's English in the US convention above: no "and", no commas, "oh five"."""
+    kept = (w for w in words.replace(",", " ").split() if w != "and")
+    return " ".join(w.replace("oh-", "oh ") for w in kept)
 
 
 def cardinal(n: int) -> str:
-    """``1200`` → "one thousand two hundred"; ``-3`` → "minus three"."""
-    if n < 0:
-        return "minus " + cardinal(-n)
-    if n >= 10**15:
-        return digits(str(n))
-    words: list[str] = []
-    for scale, name in _SCALES:
-        count, n = divmod(n, scale)
-        if count:
-            words += _below_thousand(count) + [name]
-    if n or not words:
-        words += _below_thousand(n)
-    return " ".join(words)
+    """``105`` → "one hundred five"; ``-3`` → "minus three".
+
+    Runs of 16 or more digits are identifiers, read digit by digit.
+    """
+    if abs(n) >= _LARGEST_SPELLED:
+        return ("minus " if n < 0 else "") + digits(str(abs(n)))
+    return _us_style(num2words(n, lang="en"))
 
 
 def ordinal(n: int) -> str:
-    """``2`` → "second"; ``21`` → "twenty-first"."""
-    words = cardinal(n)
-    head, sep, last = words.rpartition(" ")
-    stem, hyphen, unit = last.rpartition("-")
-    if unit in _ORDINAL_IRREGULAR:
-        unit = _ORDINAL_IRREGULAR[unit]
-    elif unit.endswith("y"):
-        unit = unit[:-1] + "ieth"
-    else:
-        unit += "th"
-    return f"{head}{sep}{stem}{hyphen}{unit}"
+    """``21`` → "twenty-first"; ``105`` → "one hundred fifth" (``n`` ≥ 0)."""
+    if n >= _LARGEST_SPELLED:
+        head, last = divmod(n, 10)
+        return f"{digits(str(head))} {ordinal(last)}"
+    return _us_style(num2words(n, lang="en", to="ordinal"))
 
 
 def digits(text: str) -> str:
@@ -81,15 +69,14 @@ def decimal(text: str) -> str:
 
 
 def year(n: int) -> str:
-    """Four-digit years: 1905 → "nineteen oh five", 2024 → "twenty twenty-four"."""
-    if not 1000 <= n <= 9999 or n % 1000 < 10 and n // 1000 == 2:
+    """Four-digit years: 1905 → "nineteen oh five", 2024 → "twenty twenty-four".
+
+    Years of the form X00X (2005, 1000) and numbers outside 1000..9999 are read as
+    cardinals: "two thousand five".
+    """
+    if not 1000 <= n <= 9999:
         return cardinal(n)
-    high, low = divmod(n, 100)
-    if low == 0:
-        return cardinal(high) + " hundred"
-    if low < 10:
-        return f"{cardinal(high)} oh {cardinal(low)}"
-    return f"{cardinal(high)} {cardinal(low)}"
+    return _us_style(num2words(n, lang="en", to="year"))
 
 
 def plural(words: str) -> str:
