@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bargein.agent.interruption import CUT_TYPES, InterruptionType
-from bargein.device.errors import ConfigError
+from bargein.agent.interruption import InterruptionType
+from bargein.core.errors import ConfigError
 
 Tokens = tuple[str, ...]
 

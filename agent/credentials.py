@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bargein.agent.settings import AgentSettings
-from bargein.device.errors import ConfigError
+from bargein.core.errors import ConfigError
 
 CREDENTIAL_NAME = "agent-api-key"
 

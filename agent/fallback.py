@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from bargein.agent.base import Agent, ReplyStream
 from bargein.agent.conversation import Conversation
 from bargein.agent.local import LocalAgent
-from bargein.device.errors import AgentError
+from bargein.core.errors import AgentError
 
 log = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ from bargein.agent.conversation import Conversation
 from bargein.agent.credentials import ApiKey
 from bargein.agent.prompt import chat_messages
 from bargein.agent.settings import AgentSettings
-from bargein.device.errors import AgentError
+from bargein.core.errors import AgentError
 
 log = logging.getLogger(__name__)
 

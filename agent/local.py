@@ -30,9 +30,19 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bargein.agent.base import ReplyStream
-from bargein.agent.conversation import Conversation, Interruption, cut_sentence, resume_text
+from bargein.agent.conversation import (
+    Conversation,
+    Interruption,
+    cut_sentence,
+    resume_text,
+)
 from bargein.agent.interruption import InterruptionType
-from bargein.agent.numbers import duration_words, number_words, parse_duration_s, parse_number
+from bargein.agent.numbers import (
+    duration_words,
+    number_words,
+    parse_duration_s,
+    parse_number,
+)
 from bargein.agent.sentences import split_sentences
 from bargein.agent.timers import Timer, TimerBook
 

@@ -3,7 +3,7 @@
 The local agent reads durations out of recognised speech (Vosk writes numbers as
 words, typed text uses digits) and says them back as words, which every voice reads
 the same way. Parsing is this module's own; spelling is the text normaliser's
-(:mod:`bargein.tts.numbers`), the appliance's one number speller.
+(:mod:`bargein.core.numbers`), the appliance's one number speller.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 
 # The one speller lives beside the text normaliser; agent and tts are siblings, so this
 # import goes to the shared package when there is one (issue 16).
-from bargein.tts.numbers import cardinal
+from bargein.core.numbers import cardinal
 
 # Number words the parser understands (Vosk writes numbers as words).
 _UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
@@ -31,7 +31,7 @@ _UNIT_NAMES = {"sec": "second", "min": "minute", "hr": "hour"}
 def number_words(n: int) -> str:
     """``n`` as English words ("forty-two", "one hundred five").
 
-    Spelled by the voice's own speller, :func:`bargein.tts.numbers.cardinal`, so a
+    Spelled by the voice's own speller, :func:`bargein.core.numbers.cardinal`, so a
     number the agent says and the same number written as digits in any text the
     appliance reads aloud sound alike.
     """

@@ -11,7 +11,7 @@ from typing import Protocol
 import numpy as np
 
 from bargein.asr.results import Final, Partial
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
+from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame
 
 AsrEvent = Partial | Final
 

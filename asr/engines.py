@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bargein.asr.engine import Recognizer
 from bargein.asr.settings import AsrSettings, parse_phrases
-from bargein.device.errors import ConfigError
+from bargein.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

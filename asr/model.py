@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bargein.asr.settings import AsrSettings
-from bargein.device.errors import ModelMissingError
+from bargein.core.errors import ModelMissingError
 
 if TYPE_CHECKING:  # the library loads when a model does: a pocketsphinx appliance never needs it
     import vosk

@@ -39,8 +39,8 @@ from bargein.asr.engine import REPEAT_PARTIAL_S, AsrEvent, check_frame
 from bargein.asr.pocketsphinx_model import FIX, PocketsphinxModel, bundled_model
 from bargein.asr.results import Final, Partial, Word
 from bargein.asr.stream_clock import StreamClock
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
-from bargein.device.errors import ModelMissingError
+from bargein.core.errors import ModelMissingError
+from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame
 
 log = logging.getLogger(__name__)
 

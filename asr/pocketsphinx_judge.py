@@ -126,7 +126,7 @@ from bargein.asr.pocketsphinx_model import PocketsphinxModel, bundled_model
 from bargein.asr.pocketsphinx_spotter import dictionary_entries
 from bargein.asr.results import Final, Partial, Word
 from bargein.asr.stream_clock import StreamClock
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
+from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ REPORT_CONF = 0.5
 the open decode (``judge_agree_conf``); below it the Final says ""."""
 WEIGHTS = (1.582, 1.123, 0.715, 0.669, -0.371, -0.717, 1.041)
 """Logistic weights: bias, then one per :func:`verdict_features` entry (fitted by
-``python -m bargein.device.phrase_judge_perf --calibrate``)."""
+``python -m bargein.bench.probes.phrase_judge --calibrate``)."""
 PHRASE_COUNT = 20
 """Times each phrase is counted in the language model's text (each garbage word once)."""
 MAX_RUN_PHRASES = 3

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pocketsphinx
 
-from bargein.device.errors import ModelMissingError
+from bargein.core.errors import ModelMissingError
 
 log = logging.getLogger(__name__)
 

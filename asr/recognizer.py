@@ -19,7 +19,7 @@ import vosk
 from bargein.asr.engine import REPEAT_PARTIAL_S, AsrEvent, check_frame
 from bargein.asr.results import Final, Partial, Word
 from bargein.asr.stream_clock import StreamClock
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
+from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame
 
 log = logging.getLogger(__name__)
 

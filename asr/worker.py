@@ -37,14 +37,14 @@ import numpy as np
 
 from bargein.asr.engine import AsrEvent, Recognizer, check_frame
 from bargein.asr.engines import build_recognizers
-from bargein.asr.settings import AsrSettings
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 from bargein.asr.malloc_tuning import (
     HeapFigures,
     heap_figures,
     release_free_heap,
     resident_mb,
 )
+from bargein.asr.settings import AsrSettings
+from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The microphone on PyAudio/ALSA, and turning device blocks into 16 kHz frames.
 
 :class:`FrameAssembler` is pure: raw interleaved int16 blocks at any rate and channel
-count in, :class:`~bargein.audio.frames.AudioFrame` of exactly ``frame_ms`` out.
+count in, :class:`~bargein.core.frames.AudioFrame` of exactly ``frame_ms`` out.
 
 :class:`Microphone` opens the device in callback mode. The callback only copies the
 block into a bounded queue and returns; frames are assembled on the consumer's thread.
@@ -28,10 +28,10 @@ import soxr
 
 from bargein.audio.alsa_quiet import close_stream, open_pyaudio, portaudio_lock
 from bargein.audio.devices import DeviceInfo, find_device, open_error
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 from bargein.audio.reconnect import DeviceKeeper, KeptDevice
 from bargein.audio.settings import AudioSettings
-from bargein.device.errors import AudioDeviceError
+from bargein.core.errors import AudioDeviceError
+from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Literal
 import pyaudio
 
 from bargein.audio.alsa_quiet import open_pyaudio
-from bargein.device.errors import AudioDeviceError
+from bargein.core.errors import AudioDeviceError
 
 log = logging.getLogger(__name__)
 

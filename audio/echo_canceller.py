@@ -25,9 +25,9 @@ from typing import Protocol
 
 import numpy as np
 
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 from bargein.audio.settings import EchoSettings
-from bargein.device.errors import ConfigError, ModelMissingError
+from bargein.core.errors import ConfigError, ModelMissingError
+from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from bargein.audio.frames import CAPTURE_RATE_HZ
+from bargein.core.frames import CAPTURE_RATE_HZ
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import threading
 import numpy as np
 import soxr
 
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
+from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame
 
 _RESAMPLE_MARGIN = 64
 """Capture samples of context on each side of a window that is resampled."""

@@ -47,9 +47,9 @@ import webrtcvad
 from bargein.audio.echo_canceller import EchoCanceller, PassThrough, make_canceller
 from bargein.audio.echo_delay import DelayEstimator
 from bargein.audio.echo_reference import EchoReference
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 from bargein.audio.settings import EchoSettings, VadSettings
 from bargein.audio.vad import SpeechEvent, SpeechSegmenter, VoiceDetector
+from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from typing import Protocol
 import numpy as np
 import soxr
 
-from bargein.device.errors import AudioDeviceError
+from bargein.core.errors import AudioDeviceError
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ class DeviceKeeper:
     """A thread that holds a device open and reconnects it when it is missing or lost.
 
     ``connect`` opens the device and returns a link, or raises ``OSError`` (which
-    includes :class:`~bargein.device.errors.AudioDeviceError`) with a one-line reason.
+    includes :class:`~bargein.core.errors.AudioDeviceError`) with a one-line reason.
     Waits between attempts start at ``backoff_start_s`` and double up to
     ``backoff_max_s``; a successful open resets them.
     """

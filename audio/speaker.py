@@ -22,7 +22,7 @@ from bargein.audio.devices import DeviceInfo, find_device, open_error
 from bargein.audio.playback import PlaybackRing
 from bargein.audio.reconnect import DeviceKeeper, KeptDevice
 from bargein.audio.settings import AudioSettings
-from bargein.device.errors import AudioDeviceError
+from bargein.core.errors import AudioDeviceError
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bargein.audio.frames import AudioFrame
+from bargein.core.frames import AudioFrame
 
 MIN_PITCH_HZ = 60.0
 MAX_PITCH_HZ = 400.0

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import webrtcvad
 
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 from bargein.audio.settings import VadSettings
+from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame
 
 log = logging.getLogger(__name__)
 

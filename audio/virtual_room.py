@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 from bargein.audio.playback import PlaybackRing
-from bargein.device.errors import AudioDeviceError
+from bargein.core.errors import AudioDeviceError
+from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame
 
 log = logging.getLogger(__name__)
 

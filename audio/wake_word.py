@@ -44,9 +44,9 @@ import pymicro_wakeword
 from pymicro_wakeword import MicroWakeWord
 from pymicro_wakeword.wakeword import TfLiteWakeWord
 
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 from bargein.audio.settings import WakeSettings
-from bargein.device.errors import BargeinError, ConfigError, ModelMissingError
+from bargein.core.errors import BargeinError, ConfigError, ModelMissingError
+from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from bargein.audio.capture import FrameAssembler
-from bargein.audio.frames import AudioFrame
 from bargein.audio.playback import PlaybackRing
-from bargein.device.errors import AudioDeviceError
+from bargein.core.errors import AudioDeviceError
+from bargein.core.frames import AudioFrame
 
 BLOCK_S = 0.1
 """How much of the file is read at a time."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bargein.device.settings import setting
+from bargein.core.settings import setting
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import soxr
 
-from bargein.audio.frames import CAPTURE_RATE_HZ, to_int16
+from bargein.core.frames import CAPTURE_RATE_HZ, to_int16
 from bargein.tts.synth import iter_chunks
 from bargein.tts.voice import Voice
 

@@ -14,11 +14,11 @@ import time
 from typing import Protocol
 
 from bargein.audio.capture import Microphone
-from bargein.audio.frames import AudioFrame
 from bargein.audio.playback import PlaybackRing
 from bargein.audio.settings import AudioSettings
 from bargein.audio.speaker import Speaker, speaker_format
-from bargein.device.errors import AudioDeviceError
+from bargein.core.errors import AudioDeviceError
+from bargein.core.frames import AudioFrame
 from bargein.device.heartbeat import CAPTURE, PLAYBACK, Heartbeats
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import time
 import warnings
 from collections.abc import Callable
 
-from gpiozero import LED, Button, PWMLED
+from gpiozero import LED, PWMLED, Button
 from gpiozero.exc import BadPinFactory, GPIOZeroError, PinFactoryFallback
 
 from bargein.device.appliance_settings import ButtonSettings

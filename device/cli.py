@@ -1,7 +1,9 @@
 """The ``bargein`` command line.
 
-Subcommands live one per module in :mod:`bargein.device.commands`; each module
-exposes ``register(subparsers)`` which adds its parser and sets ``func``.
+Subcommands live one per module: the appliance's in :mod:`bargein.device.commands`,
+others (the bench's ``bench``, ``demo``, ``perf``, ``simulate``) wherever an entry point
+of the group ``bargein.commands`` names them, so the appliance imports no package above
+it. Each module exposes ``register(subparsers)`` which adds its parser and sets ``func``.
 """
 
 from __future__ import annotations
@@ -11,23 +13,27 @@ import importlib
 import logging
 import pkgutil
 import sys
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import entry_points
 
+from bargein.core.errors import BargeinError
+from bargein.core.version import package_version
 from bargein.device import commands
-from bargein.device.errors import BargeinError
+
+COMMAND_GROUP = "bargein.commands"
+"""The entry-point group other packages register subcommand modules in."""
 
 
-def package_version() -> str:
-    """The installed distribution's version."""
-    try:
-        return version("bargein")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "0+unknown"
+def _command_modules() -> dict[str, str]:
+    """Every subcommand's name and the module that implements it."""
+    found = {ep.name: ep.value for ep in entry_points(group=COMMAND_GROUP)}
+    found.update({info.name: f"{commands.__name__}.{info.name}"
+                  for info in pkgutil.iter_modules(commands.__path__)})
+    return found
 
 
 def command_names() -> list[str]:
-    """Every subcommand, by the name of its module."""
-    return sorted(info.name for info in pkgutil.iter_modules(commands.__path__))
+    """Every subcommand, by name."""
+    return sorted(_command_modules())
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -41,10 +47,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bargein {package_version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    names = command_names()
-    for name in [command] if command in names else names:
-        module = importlib.import_module(f"{commands.__name__}.{name}")
-        module.register(sub)
+    modules = _command_modules()
+    for name in [command] if command in modules else sorted(modules):
+        importlib.import_module(modules[name]).register(sub)
     return parser
 
 

@@ -21,10 +21,19 @@ from typing import Any
 
 from bargein.agent.settings import AgentSettings
 from bargein.asr.settings import AsrSettings
-from bargein.audio.settings import AudioSettings, EchoSettings, VadSettings, WakeSettings
-from bargein.device.appliance_settings import (BargeinSettings, ButtonSettings, EventsSettings,
-                                               ListenSettings)
-from bargein.device.errors import ConfigError
+from bargein.audio.settings import (
+    AudioSettings,
+    EchoSettings,
+    VadSettings,
+    WakeSettings,
+)
+from bargein.core.errors import ConfigError
+from bargein.device.appliance_settings import (
+    BargeinSettings,
+    ButtonSettings,
+    EventsSettings,
+    ListenSettings,
+)
 from bargein.tts.settings import TtsSettings
 
 DEFAULT_CONFIG_PATH = Path("/etc/bargein/config.toml")

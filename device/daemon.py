@@ -48,26 +48,30 @@ from bargein.agent.credentials import load_api_key
 from bargein.agent.fallback import FallbackAgent
 from bargein.agent.llm import LlmAgent
 from bargein.agent.local import LocalAgent
+from bargein.asr.malloc_tuning import fix_mmap_threshold
 from bargein.asr.model import MODEL_ENV, check_model_dir, missing_parts, model_dir_from
 from bargein.asr.worker import AsrWorker
 from bargein.audio.echo_reference import EchoReference
 from bargein.audio.echo_vad import EchoAwareVad
-from bargein.audio.frames import AudioFrame
+from bargein.core.errors import ConfigError
+from bargein.core.frames import AudioFrame
+from bargein.core.version import package_version
 from bargein.device import machine as m
 from bargein.device.appliance_settings import BargeinSettings
 from bargein.device.asr_warmup import warm_up_pcm
 from bargein.device.audio_io import AudioIO, DeviceAudio
-from bargein.device.button import ApplianceButton, StatusLed, open_button, open_status_led
-from bargein.device.cli import package_version
+from bargein.device.button import (
+    ApplianceButton,
+    StatusLed,
+    open_button,
+    open_status_led,
+)
 from bargein.device.config import Config, load_config
 from bargein.device.config_reload import changed_keys, with_keys
-from bargein.device.errors import ConfigError
 from bargein.device.event_log import EventLog, InterruptionRecord
 from bargein.device.heartbeat import LOOP, Heartbeats
 from bargein.device.interruption_rate import InterruptionRate
-from bargein.asr.malloc_tuning import fix_mmap_threshold
-from bargein.device.pipeline import (AgentRunner, NullObserver, Pipeline,
-                                     ThreadedSpeech)
+from bargein.device.pipeline import AgentRunner, NullObserver, Pipeline, ThreadedSpeech
 from bargein.device.systemd_notify import SystemdNotifier
 from bargein.device.threaded_asr import ThreadedAsr
 from bargein.device.virtual_audio import VirtualAudio
@@ -278,7 +282,9 @@ class Daemon:
         log.info("echo control: %s canceller", vad.canceller.name)
         self.wake = None
         if config.listen.mode == "wake_word":
-            from bargein.audio.wake_word import WakeWordDetector  # TFLite: only when used
+            from bargein.audio.wake_word import (
+                WakeWordDetector,  # TFLite: only when used
+            )
 
             self.wake = WakeWordDetector(config.wake)
         self.machine = m.BargeinMachine(

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bargein.agent.interruption import CUT_TYPES
-from bargein.agent.interruption import InterruptionType
+from bargein.agent.interruption import CUT_TYPES, InterruptionType
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,6 @@ benchmark runs everything on the loop's thread in virtual time:
 from __future__ import annotations
 
 import collections
-import dataclasses
 import logging
 import queue
 import threading
@@ -31,26 +30,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
-
 from bargein.agent.base import Agent, ReplyStream
 from bargein.agent.conversation import Conversation, Interruption
 from bargein.agent.interruption import InterruptionType
 from bargein.agent.sentences import SentenceSplitter
 from bargein.asr.results import Final, Partial
-from bargein.audio.frames import AudioFrame
 from bargein.audio.echo_vad import is_own_echo
 from bargein.audio.playback import PlaybackRing
 from bargein.audio.speech_evidence import SpeechEvidence
 from bargein.audio.vad import SpeechEnded as VadEnded
 from bargein.audio.vad import SpeechStarted as VadStarted
 from bargein.audio.vad import VoiceDetector
+from bargein.core.frames import AudioFrame
 from bargein.device import machine as m
 from bargein.device.event_log import InterruptionRecord
-from bargein.tts.normalise import sentences as split_for_tts
 from bargein.tts.speech import SpeechChunk
-from bargein.tts.synth import Synthesizer, render_sentence
-from bargein.tts.voice import Voice
+from bargein.tts.synth import Synthesizer
 
 if TYPE_CHECKING:  # the detector's module loads TensorFlow Lite; only its type is needed here
     from bargein.audio.wake_word import WakeDetected
@@ -186,65 +181,6 @@ class ThreadedSpeech:
 
     def stop(self, timeout_s: float = 5.0) -> None:
         self.synth.stop(timeout_s)
-
-
-class InlineSpeech:
-    """Piper on the loop's thread, with a cache: the virtual clock waits for synthesis.
-
-    Synthesis is not varied (Piper's noise scales at zero), so the same text gives the
-    same audio in every run and under every strategy: the benchmark is repeatable.
-    The cache saves the repeated synthesis.
-    """
-
-    _cache: dict[tuple[str, float], tuple[SpeechChunk, ...]] = {}
-
-    def __init__(self, voice: Voice, length_scale: float = 1.0) -> None:
-        self.voice = voice
-        self.length_scale = length_scale
-        self._offsets: dict[int, int] = {}
-        self._index: dict[int, int] = {}
-        self._ready: list[SpeechChunk] = []
-
-    def _render(self, text: str, length_scale: float) -> tuple[SpeechChunk, ...]:
-        key = (text, length_scale)
-        cached = self._cache.get(key)
-        if cached is None:
-            chunks = []
-            for sentence in split_for_tts(text):
-                chunk_text = text[sentence.char_start:sentence.char_end]
-                chunks.append(render_sentence(self.voice, sentence, 0, 0, 0, chunk_text,
-                                              False, length_scale, varied=False))
-            cached = self._cache[key] = tuple(chunks)
-        return cached
-
-    def say(self, text: str, utterance_id: int, last: bool, length_scale: float = 1.0) -> None:
-        pace = self.length_scale * length_scale
-        rendered = self._render(text, pace) if text.strip() else ()
-        offset = self._offsets.get(utterance_id, 0)
-        index = self._index.get(utterance_id, 0)
-        for i, chunk in enumerate(rendered):
-            words = tuple(
-                dataclasses.replace(w, start_sample=w.start_sample + offset,
-                                    end_sample=w.end_sample + offset)
-                for w in chunk.words
-            )
-            self._ready.append(SpeechChunk(
-                utterance_id, index, chunk.text, chunk.pcm, chunk.rate_hz, offset, words,
-                last and i == len(rendered) - 1,
-            ))
-            offset += len(chunk.pcm)
-            index += 1
-        if last and not rendered:
-            self._ready.append(SpeechChunk(utterance_id, index, "", np.zeros(0, np.float32),
-                                           self.voice.rate_hz, offset, (), True))
-        self._offsets[utterance_id], self._index[utterance_id] = offset, index
-
-    def cancel(self) -> None:
-        self._ready.clear()
-
-    def poll(self) -> list[SpeechChunk]:
-        out, self._ready = self._ready, []
-        return out
 
 
 # --------------------------------------------------------------------------- agent

@@ -5,7 +5,7 @@ The daemon's loop must never wait for decoding: :class:`ThreadedAsr` hands the
 utterance's frames to an :class:`~bargein.asr.worker.AsrWorker` (which drops and
 counts frames rather than block when it falls behind) and collects its partials and
 finals at each ``poll``. The benchmark's
-:class:`~bargein.device.virtual_asr.VirtualAsrWorker` is the same contract on the
+:class:`~bargein.bench.virtual_asr.VirtualAsrWorker` is the same contract on the
 virtual clock.
 """
 
@@ -16,7 +16,7 @@ import queue
 
 from bargein.asr.results import Final, Partial
 from bargein.asr.worker import AsrWorker
-from bargein.audio.frames import AudioFrame
+from bargein.core.frames import AudioFrame
 
 log = logging.getLogger(__name__)
 

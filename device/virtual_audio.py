@@ -37,12 +37,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bargein.audio.frames import AudioFrame
 from bargein.audio.playback import PlaybackRing
 from bargein.audio.reconnect import DeviceKeeper
 from bargein.audio.settings import AudioSettings
 from bargein.audio.virtual_room import RoomSettings, VirtualRoom
-from bargein.device.errors import AudioDeviceError, ConfigError
+from bargein.core.errors import AudioDeviceError, ConfigError
+from bargein.core.frames import AudioFrame
 from bargein.device.heartbeat import CAPTURE, PLAYBACK, Heartbeats
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-from bargein.audio.espeak import espeak_native
+from bargein.bench.espeak import espeak_native
 
 
 def espeak_wav(text: str, path: Path | str, voice: str = "en", rate_hz: int = 16000) -> np.ndarray:

@@ -8,7 +8,6 @@ import time
 from datetime import datetime
 
 import pytest
-from llm_server import LlmTestServer
 
 from bargein.agent.conversation import Conversation, Interruption
 from bargein.agent.credentials import ApiKey, load_api_key
@@ -17,7 +16,8 @@ from bargein.agent.interruption import InterruptionType
 from bargein.agent.llm import LlmAgent
 from bargein.agent.local import LocalAgent
 from bargein.agent.settings import AgentSettings
-from bargein.device.errors import AgentError
+from bargein.bench.llm_server import LlmTestServer
+from bargein.core.errors import AgentError
 
 FULL_ANSWER = "Hello there. The answer is forty-two. Bye now."
 SECRET = "sk-test-0123456789abcdef-SECRET"

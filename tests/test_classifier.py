@@ -6,7 +6,7 @@ import pytest
 
 from bargein.agent.classifier import InterruptionClassifier, PhraseBook
 from bargein.agent.interruption import InterruptionType as T
-from bargein.device.errors import ConfigError
+from bargein.core.errors import ConfigError
 
 
 @pytest.fixture(scope="module")

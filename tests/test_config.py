@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from bargein.core.errors import ConfigError
 from bargein.device.cli import main
 from bargein.device.config import Config, load_config, render_example
-from bargein.device.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 

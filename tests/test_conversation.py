@@ -8,7 +8,12 @@ import time
 import pytest
 
 from bargein.agent.base import ReplyStream
-from bargein.agent.conversation import Conversation, Interruption, cut_sentence, resume_text
+from bargein.agent.conversation import (
+    Conversation,
+    Interruption,
+    cut_sentence,
+    resume_text,
+)
 from bargein.agent.interruption import InterruptionType
 from bargein.agent.prompt import chat_messages
 from bargein.agent.sentences import SentenceSplitter, sentences, split_sentences

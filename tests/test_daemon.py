@@ -24,11 +24,16 @@ from speech import espeak_wav
 
 from bargein.agent.interruption import InterruptionType
 from bargein.asr.worker import AsrWorker
-from bargein.audio.frames import AudioFrame
+from bargein.core.frames import AudioFrame
 from bargein.device.config import Config, config_from_dict
 from bargein.device.config_reload import changed_keys, with_keys
 from bargein.device.daemon import LIVE_KEYS, idle_text, status_line
-from bargein.device.event_log import EVENT_LOG_NAME, EventLog, InterruptionRecord, read_records
+from bargein.device.event_log import (
+    EVENT_LOG_NAME,
+    EventLog,
+    InterruptionRecord,
+    read_records,
+)
 from bargein.device.heartbeat import Heartbeats
 from bargein.device.logging_setup import configure_logging, under_systemd
 from bargein.device.systemd_notify import SystemdNotifier, watchdog_interval_s
@@ -591,7 +596,7 @@ def test_a_trickling_and_a_50_mb_llm_answer_end_within_their_limits_and_the_daem
     """An LLM that trickles a token a second past [agent] max_answer_s, and one that sends
     a 50 MB answer in one chunk: each ends within its limit (the first where it is, the
     second with the local answer), and the appliance is back to listening."""
-    from llm_server import LlmTestServer
+    from bargein.bench.llm_server import LlmTestServer
 
     monkeypatch.setenv("BARGEIN_VIRTUAL_SPEED", "4")  # the room's time; the LLM's is real
     server = LlmTestServer().start()

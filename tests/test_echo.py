@@ -12,16 +12,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from speech import espeak_wav
 
-from bargein.audio.echo_canceller import PassThrough, SpeexCanceller, erle_db, make_canceller
+from bargein.audio.echo_canceller import (
+    PassThrough,
+    SpeexCanceller,
+    erle_db,
+    make_canceller,
+)
 from bargein.audio.echo_delay import DelayEstimator
 from bargein.audio.echo_reference import EchoReference
-from bargein.audio.echo_vad import EchoAwareVad, echo_correlation, is_own_echo, normalise_tokens
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
+from bargein.audio.echo_vad import (
+    EchoAwareVad,
+    echo_correlation,
+    is_own_echo,
+    normalise_tokens,
+)
 from bargein.audio.settings import EchoSettings, VadSettings
 from bargein.audio.vad import SpeechEnded, SpeechStarted, VoiceDetector
 from bargein.audio.virtual_room import RoomSettings, VirtualRoom
-from speech import espeak_wav
+from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame
 
 APPLIANCE_TEXT = (
     "Here is the news summary for this morning. The city council approved the new "
@@ -282,7 +292,7 @@ def test_reference_tap_is_written_without_allocation(appliance_voice, tmp_path: 
 
 
 def test_perf_figures_quick():
-    from bargein.audio import echo_perf
+    from bargein.bench.probes import echo as echo_perf
 
     figures = echo_perf.figures(quick=True)
     for key in ("aec_erle_db", "aec_us_per_frame", "aec_erle_db_speex",

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from archive_server import ArchiveServer, serving
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "fetch-models"

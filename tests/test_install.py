@@ -17,7 +17,6 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-
 from archive_server import ArchiveServer, serving
 
 from bargein.asr.model import DEFAULT_MODEL_NAME, missing_parts

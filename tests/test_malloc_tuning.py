@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bargein.asr.malloc_tuning import heap_figures, release_free_heap, resident_mb
-from bargein.device.soak import _span_medians
+from bargein.bench.probes.soak import _span_medians
 
 _BLOCK_BYTES = 4096  # far below the mmap threshold: these blocks live in the heap
 _BLOCKS = 12_000  # about 47 MB, the order of a Vosk recognizer's composed graph

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bargein.agent.numbers import duration_words, number_words
-from bargein.tts import numbers
+from bargein.core import numbers
 from bargein.tts.normalise import normalise
 
 

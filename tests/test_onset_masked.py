@@ -15,12 +15,12 @@ import pytest
 
 from bargein.audio.echo_reference import EchoReference
 from bargein.audio.echo_vad import EchoAwareVad
-from bargein.audio.espeak import espeak_native
-from bargein.audio.frames import CAPTURE_RATE_HZ
 from bargein.audio.settings import EchoSettings, VadSettings
 from bargein.audio.vad import SpeechEnded, SpeechSegmenter, SpeechStarted
 from bargein.audio.virtual_room import RoomSettings, VirtualRoom
-from bargein.device.recordings import read_recording
+from bargein.bench.espeak import espeak_native
+from bargein.bench.recordings import read_recording
+from bargein.core.frames import CAPTURE_RATE_HZ
 
 FRAME_S = 0.03
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bargein.asr.oracle import OracleRecognizer, OracleUtterance
 from bargein.asr.results import Final, Partial
+from bargein.bench.oracle import OracleRecognizer, OracleUtterance
 
 
 def test_words_grow_and_arrive_after_latency():

@@ -12,18 +12,23 @@ import pytest
 from bargein.agent.classifier import PhraseBook
 from bargein.asr.engines import build_recognizers
 from bargein.asr.pocketsphinx_engine import PocketsphinxRecognizer
-from bargein.asr.pocketsphinx_judge import ACCEPT_CONF, PhraseJudge, make_pocketsphinx_judge
+from bargein.asr.pocketsphinx_judge import (
+    ACCEPT_CONF,
+    PhraseJudge,
+    make_pocketsphinx_judge,
+)
 from bargein.asr.results import Final, Partial
 from bargein.asr.settings import AsrSettings
 from bargein.asr.worker import AsrWorker
-from bargein.audio.espeak import espeak_pcm
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame, to_int16
-from bargein.device.recordings import read_recording
-from bargein.device.virtual_asr import PROFILES, DecodeCost, VirtualAsrWorker
+from bargein.bench.espeak import espeak_pcm
+from bargein.bench.recordings import read_recording
+from bargein.bench.scenario import CLIPS_DIR
+from bargein.bench.virtual_asr import PROFILES, DecodeCost, VirtualAsrWorker
+from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame, to_int16
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-CLIPS = Path(__file__).parent / "scenarios" / "clips"
+CLIPS = CLIPS_DIR
 FRAME = 480
 START_T_S = 100.0
 PHRASES = PhraseBook.load("en").phrase_texts()

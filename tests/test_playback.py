@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soxr
 
-from bargein.audio import playback_perf
 from bargein.audio.playback import PlaybackRing
+from bargein.bench.probes import playback as playback_perf
 
 RATE_HZ = 16_000
 PERIOD = 160  # 10 ms

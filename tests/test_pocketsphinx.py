@@ -14,16 +14,20 @@ import pytest
 
 from bargein.asr.engine import REPEAT_PARTIAL_S
 from bargein.asr.engines import build_recognizers
-from bargein.asr.pocketsphinx_engine import PocketsphinxRecognizer, is_filler, spoken_word
+from bargein.asr.pocketsphinx_engine import (
+    PocketsphinxRecognizer,
+    is_filler,
+    spoken_word,
+)
 from bargein.asr.pocketsphinx_model import bundled_model, find_model, model_from
 from bargein.asr.pocketsphinx_spotter import make_pocketsphinx_spotter
 from bargein.asr.results import Final, Partial
 from bargein.asr.settings import AsrSettings
 from bargein.asr.worker import AsrWorker
-from bargein.audio.espeak import espeak_pcm
-from bargein.audio.frames import AudioFrame, to_int16
+from bargein.bench.espeak import espeak_pcm
+from bargein.core.errors import ConfigError, ModelMissingError
+from bargein.core.frames import AudioFrame, to_int16
 from bargein.device.config import config_from_dict
-from bargein.device.errors import ConfigError, ModelMissingError
 
 RATE_HZ = 16000
 FRAME = 480  # 30 ms

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bargein.asr.pronunciation import Pronunciations, pronunciations_for, read_dictionary, shared_phones
+from bargein.asr.pronunciation import (
+    Pronunciations,
+    pronunciations_for,
+    read_dictionary,
+    shared_phones,
+)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bargein.device.recordings import (
+from bargein.bench.recordings import (
     RecordingError,
     install_hint,
     is_package_spec,
@@ -19,8 +19,8 @@ from bargein.device.recordings import (
     read_recording,
     resolve_recording,
 )
-from bargein.device.scenario import UserClip, load_scenario
-from bargein.device.simulate import run_scenario, user_clip_audio
+from bargein.bench.scenario import UserClip, load_scenario
+from bargein.bench.simulate import run_scenario, user_clip_audio
 from bargein.tts.voice import load_voice
 
 MOONSHINE = Path(importlib.util.find_spec("moonshine_voice").submodule_search_locations[0]).resolve()
@@ -44,7 +44,7 @@ def _active_db(pcm: np.ndarray) -> float:
 def test_a_package_file_resolves_without_importing_the_package():
     code = (
         "import sys\n"
-        "from bargein.device.recordings import resolve_recording\n"
+        "from bargein.bench.recordings import resolve_recording\n"
         "print(resolve_recording('moonshine_voice:assets/two_cities.wav'))\n"
         "assert 'moonshine_voice' not in sys.modules, 'the package was imported'\n"
     )

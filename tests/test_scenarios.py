@@ -15,8 +15,10 @@ import numpy as np
 import pytest
 
 from bargein.agent.interruption import InterruptionType
-from bargein.device.scenario import (
+from bargein.bench.recordings import is_package_spec, read_recording
+from bargein.bench.scenario import (
     CUT_TYPES,
+    SUITE_DIR,
     ButtonPress,
     ScenarioError,
     UserClip,
@@ -25,10 +27,9 @@ from bargein.device.scenario import (
     resolve_at_s,
     words_of,
 )
-from bargein.device.recordings import is_package_spec, read_recording
-from bargein.device.simulate import voiced_span
+from bargein.bench.simulate import voiced_span
 
-SUITE = Path(__file__).resolve().parent / "scenarios"
+SUITE = SUITE_DIR
 ALL = sorted(SUITE.glob("*.toml"))
 
 

@@ -7,9 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bargein.device.scenario import scenario_from_dict
-from bargein.device.scoring import percentile, score_scenario, summarise
-from bargein.device.sim_log import SimLogError, SimLogWriter, events_from_dicts, read_events
+from bargein.bench.scenario import scenario_from_dict
+from bargein.bench.scoring import percentile, score_scenario, summarise
+from bargein.bench.sim_log import (
+    SimLogError,
+    SimLogWriter,
+    events_from_dicts,
+    read_events,
+)
 
 AGENT = "Our refund policy covers every purchase made in the last thirty days"
 
@@ -267,7 +272,7 @@ ROW_KEYS = {"name", "expected", "outcome", "type", "detect_ms", "cut_ms", "heard
 
 
 def two_strategies():
-    from bargein.device.bench_report import bench_document
+    from bargein.bench.bench_report import bench_document
 
     cut, cont = scenario("cancel-stop", "cut", "cancellation"), scenario("backchannel-yeah", "continue")
     good = cut_log(["Our", "refund", "policy", "covers"]).events
@@ -302,7 +307,7 @@ def test_bench_document_has_the_issue_shape():
 
 
 def test_report_shows_strategies_side_by_side_with_targets(tmp_path):
-    from bargein.device.bench_report import format_report, write_document
+    from bargein.bench.bench_report import format_report, write_document
 
     document = two_strategies()
     text = format_report(document)

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from bargein.bench.scenario import SUITE_DIR, load_scenario
+from bargein.bench.scoring import score_scenario
+from bargein.bench.sim_recognition import AsrChoice
+from bargein.bench.simulate import run_scenario
 from bargein.device.cli import main
-from bargein.device.scenario import load_scenario
-from bargein.device.scoring import score_scenario
-from bargein.device.sim_recognition import AsrChoice
-from bargein.device.simulate import run_scenario
 from bargein.tts.voice import load_voice
 
-SUITE = Path(__file__).resolve().parent / "scenarios"
+SUITE = SUITE_DIR
 ORACLE = AsrChoice("oracle")  # these tests judge the decisions, not the hearing
 
 
@@ -116,7 +116,8 @@ def test_a_reply_marked_slower_is_spoken_slower(voice):
     """A clarification's repeat comes with a pace hint; synthesis honours it."""
     from bargein.agent.base import ReplyStream
     from bargein.agent.conversation import Conversation
-    from bargein.device.pipeline import AgentRunner, InlineSpeech
+    from bargein.bench.inline_speech import InlineSpeech
+    from bargein.device.pipeline import AgentRunner
 
     class SlowAgent:
         name = "slow"

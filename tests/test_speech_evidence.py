@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from speech import espeak_wav
 
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
 from bargein.audio.speech_evidence import SpeechEvidence, frame_dbfs, periodicity
-from bargein.device.recordings import read_recording
+from bargein.bench.recordings import read_recording
+from bargein.bench.scenario import CLIPS_DIR
+from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame
 
-CLIPS = Path(__file__).parent / "scenarios" / "clips"
+CLIPS = CLIPS_DIR
 FRAME = 480  # 30 ms
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from bargein.device.sim_log import SimLogWriter
-from bargein.device.timeline import render_timeline
+from bargein.bench.sim_log import SimLogWriter
+from bargein.bench.timeline import render_timeline
 
 RATE_HZ = 16_000
 AGENT = "Our refund policy covers every purchase made in the last thirty days"
@@ -77,3 +79,16 @@ def test_renders_with_no_events_and_empty_mic(tmp_path):
     speaker = np.zeros(RATE_HZ, dtype=np.float32)
     out = render_timeline(speaker, np.zeros(0, dtype=np.float32), RATE_HZ, [], tmp_path / "t.png", "empty")
     assert png_size(out)[0] >= 1200
+
+
+def test_without_matplotlib_the_picture_is_one_line_naming_the_extra(tmp_path):
+    # The Pi's install has no bench extra: drawing says what to install, it does not crash.
+    code = ("import sys\nsys.modules['matplotlib'] = None\n"
+            "import numpy as np\nfrom bargein.core.errors import BargeinError\n"
+            "from bargein.bench.timeline import render_timeline\n"
+            "try:\n"
+            f"    render_timeline(np.zeros(160), np.zeros(160), 16000, [], {str(tmp_path / 't.png')!r}, 't')\n"
+            "except BargeinError as exc:\n    print('ERROR', exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "ERROR" in out.stdout and "bargein[bench]" in out.stdout, out.stderr
+    assert not (tmp_path / "t.png").exists()

@@ -8,12 +8,11 @@ import queue
 import shutil
 import time
 import wave
-from pathlib import Path
 
 import pytest
 
+from bargein.core.errors import ModelMissingError
 from bargein.device.cli import main
-from bargein.device.errors import ModelMissingError
 from bargein.tts.boundary_check import TEST_PHRASES, boundary_errors_ms
 from bargein.tts.errors import TextError
 from bargein.tts.speech import SpeechChunk

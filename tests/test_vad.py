@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bargein.audio import vad_perf
-from bargein.audio.espeak import espeak_native, espeak_pcm
-from bargein.audio.frames import AudioFrame
 from bargein.audio.settings import VadSettings
 from bargein.audio.vad import SpeechEnded, SpeechSegmenter, SpeechStarted, VoiceDetector
 from bargein.audio.virtual_room import RoomSettings, VirtualRoom
+from bargein.bench.espeak import espeak_native, espeak_pcm
+from bargein.bench.probes import vad as vad_perf
+from bargein.core.frames import AudioFrame
 
 FRAME_S = 0.03
 

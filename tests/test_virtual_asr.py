@@ -7,9 +7,9 @@ import pytest
 
 from bargein.asr.engines import build_recognizers
 from bargein.asr.settings import AsrSettings
-from bargein.audio.espeak import espeak_pcm
-from bargein.audio.frames import AudioFrame, to_int16
-from bargein.device.virtual_asr import DecodeCost, VirtualAsrWorker
+from bargein.bench.espeak import espeak_pcm
+from bargein.bench.virtual_asr import DecodeCost, VirtualAsrWorker
+from bargein.core.frames import AudioFrame, to_int16
 
 FRAME = 480
 

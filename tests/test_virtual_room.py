@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from bargein.audio.frames import CAPTURE_RATE_HZ
 from bargein.audio.playback import PlaybackRing
 from bargein.audio.virtual_room import RoomSettings, VirtualRoom
-from bargein.device.errors import AudioDeviceError
+from bargein.core.errors import AudioDeviceError
+from bargein.core.frames import CAPTURE_RATE_HZ
 
 QUIET = float("-inf")
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import numpy as np
 import soxr
 
-from bargein.audio.espeak import espeak_pcm
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame, to_int16
 from bargein.audio.settings import WakeSettings
 from bargein.audio.wake_word import WakeWordDetector
-from bargein.audio.wake_word_perf import RECORDINGS, phrases
-from bargein.device.recordings import read_recording, resolve_recording
-from bargein.device.wake_word_cpu_perf import WAKE_SCRIPT
+from bargein.bench.espeak import espeak_pcm
+from bargein.bench.probes.wake_word import RECORDINGS, phrases
+from bargein.bench.probes.wake_word_cpu import WAKE_SCRIPT
+from bargein.bench.recordings import read_recording, resolve_recording
+from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame, to_int16
 
 FRAME = 480
 

@@ -11,8 +11,6 @@ import numpy as np
 import pytest
 from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures
 
-from bargein.audio.espeak import espeak_pcm
-from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame, to_int16
 from bargein.audio.settings import WakeSettings
 from bargein.audio.wake_word import (
     BUNDLED_MODELS,
@@ -22,9 +20,11 @@ from bargein.audio.wake_word import (
     WakeWordError,
     find_wake_model,
 )
+from bargein.bench.espeak import espeak_pcm
+from bargein.core.errors import ConfigError, ModelMissingError
+from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame, to_int16
 from bargein.device.commands.doctor import FAIL, OK, check_wake_model
 from bargein.device.config import Config, load_config
-from bargein.device.errors import ConfigError, ModelMissingError
 
 FRAME = 480  # 30 ms
 START_S = 100.0  # the capture clock does not start at 0 in a running daemon

@@ -9,7 +9,7 @@ import pytest
 
 from bargein.audio.playback import PlaybackRing
 from bargein.audio.wav_backend import WavMicrophone, WavSpeaker
-from bargein.device.errors import AudioDeviceError
+from bargein.core.errors import AudioDeviceError
 
 
 def write(path, data: np.ndarray, rate: int, channels: int = 1, width: int = 2) -> None:

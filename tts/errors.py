@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bargein.device.errors import BargeinError
+from bargein.core.errors import BargeinError
 
 
 class TextError(BargeinError, ValueError):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bargein.tts import numbers
+from bargein.core import numbers
 from bargein.tts.markdown import strip_markdown
 
 DEFAULT_MAX_SENTENCE_CHARS = 300

@@ -22,7 +22,12 @@ import numpy as np
 
 from bargein.tts.alignment import align_words
 from bargein.tts.errors import SynthStopTimeout, TextError
-from bargein.tts.normalise import DEFAULT_MAX_SENTENCE_CHARS, Sentence, SpokenWord, sentences
+from bargein.tts.normalise import (
+    DEFAULT_MAX_SENTENCE_CHARS,
+    Sentence,
+    SpokenWord,
+    sentences,
+)
 from bargein.tts.settings import TtsSettings
 from bargein.tts.speech import SpeechChunk
 from bargein.tts.voice import Voice, load_voice

@@ -13,7 +13,7 @@ import onnxruntime
 from piper import PiperConfig, PiperVoice, SynthesisConfig
 from piper.voice import AudioChunk
 
-from bargein.device.errors import ModelMissingError
+from bargein.core.errors import ModelMissingError
 
 log = logging.getLogger(__name__)
 

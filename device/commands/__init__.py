@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bargein.device.errors import OutputError
+from bargein.core.errors import OutputError
 
 
 def output_dir(path: Path) -> Path:

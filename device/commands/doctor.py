@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bargein.core.errors import BargeinError
 from bargein.device.config import Config, load_config
-from bargein.device.errors import BargeinError
 
 log = logging.getLogger(__name__)
 
@@ -216,8 +216,8 @@ def check_wake_model(config: Config) -> Check:
     try:
         import numpy as np
 
-        from bargein.audio.frames import AudioFrame
         from bargein.audio.wake_word import WakeWordDetector
+        from bargein.core.frames import AudioFrame
     except ImportError as exc:
         return Check("wake word", FAIL, f"pymicro-wakeword is not installed ({exc})",
                      "pip install 'pymicro-wakeword>=2.5,<2.6'")

@@ -11,7 +11,7 @@ import tempfile
 import wave
 from pathlib import Path
 
-from bargein.audio.frames import to_int16
+from bargein.core.frames import to_int16
 from bargein.tts.synth import iter_chunks
 from bargein.tts.voice import load_voice
 

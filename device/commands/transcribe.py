@@ -46,7 +46,7 @@ def read_wav_16k_mono(path: Path, warn: Callable[[str], None] | None = None) -> 
     """
     import soxr
 
-    from bargein.audio.frames import CAPTURE_RATE_HZ
+    from bargein.core.frames import CAPTURE_RATE_HZ
 
     with wave.open(str(path), "rb") as w:
         channels, width, rate_hz = w.getnchannels(), w.getsampwidth(), w.getframerate()
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from bargein.asr.engine import Recognizer
     from bargein.asr.engines import build_recognizers
     from bargein.asr.results import Final
-    from bargein.audio.frames import CAPTURE_RATE_HZ, AudioFrame
+    from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame
     from bargein.device.config import load_config
 
     config = load_config(args.config)
