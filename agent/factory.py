@@ -1,7 +1,8 @@
-"""Building the configured agent once, at start-up."""
+"""Building the configured agent once, at start-up (the daemon and ``bargein ask``)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -12,6 +13,8 @@ from bargein.agent.llm import LlmAgent
 from bargein.agent.local import LocalAgent
 from bargein.agent.settings import AgentSettings
 
+log = logging.getLogger(__name__)
+
 
 def build_agent(
     settings: AgentSettings, clock: Callable[[], datetime] = datetime.now
@@ -19,10 +22,13 @@ def build_agent(
     """The agent that answers, and the local agent (which keeps the timers) behind it.
 
     ``kind = "local"``: the local agent alone. ``kind = "llm"``: the LLM with the local
-    agent as fallback and for timers and the clock.
+    agent as fallback and for timers and the clock. Which one answers is logged once.
     """
     local = LocalAgent(clock=clock)
     if settings.kind == "local":
+        log.info("agent: local rules (offline)")
         return local, local
-    llm = LlmAgent(settings, load_api_key(settings))
-    return FallbackAgent(llm, local), local
+    key = load_api_key(settings)
+    log.info("agent: LLM at %s (model %s, key %s), local fallback", settings.llm_url,
+             settings.model, key.source if key else "none")
+    return FallbackAgent(LlmAgent(settings, key), local), local

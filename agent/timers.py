@@ -96,5 +96,5 @@ class TimerBook:
             for timer in rung:
                 del self._timers[timer.id]
         for timer in rung:
-            log.info("timer %d rang (%s)", timer.id, timer.label)
+            log.debug("timer %d rang (%s)", timer.id, timer.label)
         return rung

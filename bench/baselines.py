@@ -97,6 +97,15 @@ class _PlainFlow:
         elif isinstance(event, m.Tick):
             if self.state in ("speaking", "paused") and self._onset_s is not None:
                 self.on_tick(event.t_seconds, actions)
+        elif isinstance(event, m.TimerRang) and self.state == "idle":
+            # A timer rings as the machine says it: an utterance of its own. (The bell goes
+            # by the pipeline's state, which a baseline does not report: a ring handed over
+            # while a baseline talks is not said.)
+            self._reply_id, self._utterance_id, self._text = None, self._next_id, [event.message]
+            self._next_id += 1
+            self._play_started_s = None
+            actions.append(m.Speak(event.message, self._utterance_id, True))
+            self.state = "speaking"
         return actions
 
     def _send(self, text: str, actions: list[m.Action]) -> None:

@@ -5,7 +5,8 @@ sound (``[room]``), who talks over it and when (``[[user]]``), when the button i
 pressed (``[[button]]``), and what a good appliance does about it (``[expect]``).
 ``start = "idle"`` scenarios begin with the appliance silent and waiting: the question
 is then whether the room's sounds start a turn or are ignored, under the listening mode
-of ``[listen]`` (``open`` unless the scenario says otherwise).
+of ``[listen]`` (``open`` unless the scenario says otherwise), and, for a timer set in
+such a turn, whether it rings and how talking over the ring is handled.
 The format is documented in ``bench/scenarios/README.md``; this module reads and
 checks it. A mistake stops with one line naming the file and the key, like the
 config loader.
@@ -154,7 +155,9 @@ class Expectation:
     Scenarios that start idle expect "turn" (something in the room opened a turn: a
     request went to the agent) or "ignored" (nothing did); ``turns``, when given, is the
     exact number of requests, and ``request`` the words the first one should be (the
-    wake phrase taken out; a difference is noted in the score).
+    wake phrase taken out; a difference is noted in the score). ``rings``, when given,
+    is the exact number of kitchen timers that rang and were said; ``ring_cut`` the type
+    of the interruption that should cut a ring (recorded against the ring's utterance).
     """
 
     outcome: str
@@ -164,6 +167,8 @@ class Expectation:
     resumed: bool = False
     turns: int | None = None
     request: str | None = None
+    rings: int | None = None
+    ring_cut: InterruptionType | None = None
 
 
 @dataclass(frozen=True)
@@ -420,14 +425,25 @@ def _parse_expect(source: str, data: Any, start: str) -> Expectation:
     if start == "idle":
         turns = t.get("turns", int, None, lo=0, hi=20)
         request = t.get("request", str, None)
+        rings = t.get("rings", int, None, lo=0, hi=20)
+        raw_ring_cut = t.get("ring_cut", str, None)
+        ring_cut = None if raw_ring_cut is None else _parse_type(t, "ring_cut", raw_ring_cut)
         t.finish()
+        if ring_cut is not None and ring_cut not in CUT_TYPES:
+            raise t._fail("ring_cut", f"{ring_cut.value!r} keeps the appliance talking; it "
+                          "cannot cut a ring")
+        if ring_cut is not None and rings == 0:
+            raise t._fail("ring_cut", "needs a ring to cut; rings = 0 says none rings")
+        if rings and outcome != "turn":
+            raise t._fail("rings", 'a timer is set by a request: rings need outcome = "turn"')
         if outcome == "ignored" and turns not in (None, 0):
             raise t._fail("turns", 'outcome = "ignored" means no turns')
         if outcome == "turn" and turns == 0:
             raise t._fail("turns", 'outcome = "turn" needs at least one turn')
         if request is not None and (outcome != "turn" or not words_of(request)):
             raise t._fail("request", 'the words of the first request, with outcome = "turn"')
-        return Expectation(outcome=outcome, turns=turns, request=request)
+        return Expectation(outcome=outcome, turns=turns, request=request, rings=rings,
+                           ring_cut=ring_cut)
     raw_type = t.get("type", str, None)
     kind = None if raw_type is None else _parse_type(t, "type", raw_type)
     cuts = t.get("cuts", int, None, lo=0, hi=20)

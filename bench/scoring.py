@@ -52,6 +52,10 @@ Scenarios that start idle (``start = "idle"``):
   "ignored"; ``turns`` counts the requests, ``ignored`` the utterances the machine
   heard and did not answer, and ``request`` is the first request's text (a difference
   from the scenario's ``request`` is noted, not scored: it is the recognizer's doing).
+- ``rings``: the kitchen timers that rang and reached the speaker (a ``ring`` handed to
+  the voice, its ``speak`` at the same time, and at least one of its words played);
+  ``ring_cuts``: the types of the interruptions recorded against a ring's utterance that
+  stopped it. A ring answers no one: it gives no ``reply_latency_ms``.
 - ``idle_turn_recall``: the share of idle scenarios expecting a turn that got one (the
   wake phrase and a request answered); ``idle_false_turns``: requests sent in idle
   scenarios expecting none (the television or a side conversation answered). These
@@ -154,6 +158,8 @@ class ScenarioScore:
     turns: int = 0
     ignored: int = 0
     request: str | None = None
+    rings: int = 0
+    ring_cuts: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
@@ -182,7 +188,8 @@ class ScenarioScore:
             "tv_ducks": self.tv_ducks,
             "reply_latency_ms": list(self.reply_latency_ms),
             **({"idle": True, "turns": self.turns, "ignored": self.ignored,
-                "request": self.request} if self.idle else {}),
+                "request": self.request, "rings": self.rings,
+                "ring_cuts": list(self.ring_cuts)} if self.idle else {}),
             "notes": list(self.notes),
         }
 
@@ -348,11 +355,34 @@ def _lonely_ducks(events: Sequence[SimEvent], notes: list[str]) -> tuple[int, in
     return (0, len(lonely)) if tv else (len(lonely), 0)
 
 
+def ring_utterances(events: Sequence[SimEvent]) -> list[Any]:
+    """Utterance ids of the timer rings that reached the speaker, in order: the ``speak``
+    of a ``ring``'s text at its time, with at least one word played."""
+    speaks = of_kind(events, "speak")
+    played = {w.get("utterance_id") for w in of_kind(events, "word_played")}
+    uids = []
+    for ring in of_kind(events, "ring"):
+        said = next((e for e in speaks if abs(e.t_s - ring.t_s) < _EPS_S
+                     and e["text"] == ring["text"]), None)
+        if said is not None and said["utterance_id"] in played:
+            uids.append(said["utterance_id"])
+    return uids
+
+
+def _ring_cuts(events: Sequence[SimEvent], rings: Sequence[Any]) -> tuple[str, ...]:
+    """The types of the interruptions that stopped a ring, in order."""
+    return tuple(str(r["type"]) for r in of_kind(events, "interruption")
+                 if r.get("utterance_id") in rings and r.get("handled") in STOP_HANDLING)
+
+
 def _reply_latencies_ms(events: Sequence[SimEvent]) -> tuple[float, ...]:
     """One figure per spoken clip that got an answer: its end to the first sample of the
-    first reply that began after the clip did (later replies are not answers to it)."""
+    first reply that began after the clip did (later replies are not answers to it). A
+    timer's ring is no reply."""
     spoken = [c for c in causes_of(events) if c.source == "user" and not c.is_noise]
-    replies = sorted(of_kind(events, "reply_played"), key=lambda e: e.t_s)
+    rings = set(ring_utterances(events))
+    replies = sorted((e for e in of_kind(events, "reply_played")
+                      if e["utterance_id"] not in rings), key=lambda e: e.t_s)
     first_uid = min((e["utterance_id"] for e in replies), default=None)
     replies = [e for e in replies if e["utterance_id"] != first_uid]
     latencies, used = [], set()
@@ -418,11 +448,23 @@ def score_scenario(scenario: Scenario, events: Sequence[SimEvent],
     cut_valid = first is not None and first.valid
     resumed = _resumed(events, scenario, first) if (expect.resumed and first is not None) else None
     request = str(turns[0]["text"]) if turns else None
+    rings = ring_utterances(events)
+    ring_cuts = _ring_cuts(events, rings)
     if scenario.starts_idle:
         correct = outcome == expect.outcome
         if expect.turns is not None and len(turns) != expect.turns:
             correct = False
             notes.append(f"{len(turns)} turns, expected {expect.turns}")
+        if expect.rings is not None and len(rings) != expect.rings:
+            correct = False
+            notes.append(f"{len(rings)} timer rings said, expected {expect.rings}")
+        wanted_cut = expect.ring_cut.value if expect.ring_cut is not None else None
+        if wanted_cut is not None and ring_cuts[:1] != (wanted_cut,):
+            correct = False
+            notes.append(f"the ring was stopped by {list(ring_cuts)}, expected {wanted_cut!r}")
+        elif wanted_cut is None and expect.rings and ring_cuts:
+            correct = False
+            notes.append(f"a ring was cut ({', '.join(ring_cuts)}) with nobody meant to stop it")
         if expect.request is not None and turns and words_of(request or "") != words_of(expect.request):
             # What the recognizer made of the words is its own figure: noted, not scored.
             notes.append(f"the request went as {request!r}, expected {expect.request!r}")
@@ -479,6 +521,8 @@ def score_scenario(scenario: Scenario, events: Sequence[SimEvent],
         turns=len(turns),
         ignored=len(of_kind(events, "ignored")),
         request=request,
+        rings=len(rings),
+        ring_cuts=ring_cuts,
         notes=tuple(notes),
     )
     log.debug("scored %s: %s", scenario.name, score)

@@ -42,6 +42,9 @@ What the appliance did:
   ignored        words: words heard while idle that nobody opened a turn for (no wake
                  word, press or follow-up window): not answered.
   speak          *utterance_id, *text: an utterance was handed to synthesis/playback.
+  ring           *text: a kitchen timer that rang was handed to the voice (the appliance was
+                 idle); the ``speak`` of its text at the same t_s is the ring, if the
+                 strategy said it.
   duck           gain_db: the voice was lowered while a decision is pending.
   unduck         the voice was restored (false alarm or backchannel).
   cut            type, reason, utterance_id: the speaker was told to stop (fast path).
@@ -98,6 +101,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "turn": ("text",),
     "ignored": (),
     "speak": ("utterance_id", "text"),
+    "ring": ("text",),
     "duck": (),
     "unduck": (),
     "cut": (),

@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,7 @@ from bargein.device import machine as m
 from bargein.device.appliance_settings import BargeinSettings, ListenSettings
 from bargein.device.event_log import InterruptionRecord
 from bargein.device.pipeline import AgentRunner, Pipeline, Strategy
+from bargein.device.timer_bell import TimerBell
 from bargein.tts.voice import Voice, load_voice
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,8 @@ STRATEGIES = ("bargein", "seed+aec", "seed", "livekit-defaults", "naive-vad")
 OPENING_QUESTION = "tell me about it"
 SILENT_LEVEL = 8  # int16: at or below this the speaker counts as silent (about -72 dBFS)
 TAIL_S = 1.5  # keep running this long after everything is over
+WALL_CLOCK_AT_START = datetime(2026, 11, 25, 10, 0)
+"""The local agent's wall clock at virtual time 0 (its clock runs on the virtual one)."""
 
 
 def make_strategy(name: str, settings: BargeinSettings | None = None,
@@ -110,13 +114,18 @@ def user_clip_audio(clip: UserClip) -> np.ndarray:
 
 
 class ScriptedAgent:
-    """Answers the opening question with the scenario's text, then hands over to the local agent."""
+    """Answers the opening question with the scenario's text, then hands over to the local agent.
+
+    ``clock`` is the local agent's wall clock (its timers ring on it): the run passes
+    the virtual clock, so a timer rings at its virtual time, the same in every run.
+    """
 
     name = "scripted"
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str,
+                 clock: Callable[[], datetime] = lambda: WALL_CLOCK_AT_START) -> None:
         self.text = text
-        self.local = LocalAgent(clock=lambda: datetime(2026, 11, 25, 10, 0))
+        self.local = LocalAgent(clock=clock)
         self._used = False
 
     def reply(self, conversation: Conversation) -> ReplyStream:
@@ -165,6 +174,8 @@ class SimObserver:
         elif isinstance(event, m.FinalTranscript) and event.t_seconds > 0:
             self.writer.write("final", event.t_seconds, text=event.text, source=event.source,
                               words=_word_fields(event.words))
+        elif isinstance(event, m.TimerRang):
+            self.writer.write("ring", event.t_seconds, text=event.message)
 
     def action(self, action: m.Action, t: float) -> None:
         w = self.writer
@@ -389,7 +400,9 @@ def run_scenario(
     answer any words, as the appliance did before the wake word). In ``wake_word`` mode
     the wake word detector (``[wake]`` defaults) hears the echo-cancelled mic. A scenario
     that starts answering is opened the way its mode allows: the wake word or the press,
-    then the opening question.
+    then the opening question. The local agent's clock is the virtual one: a timer set in
+    the run rings at its virtual time through the daemon's :class:`TimerBell`, and the run
+    goes on while a timer is due before ``max_s``.
     """
     cpu0 = time.process_time()
     voice = voice or load_voice()
@@ -417,8 +430,12 @@ def run_scenario(
         wake = WakeWordDetector()
     strategy = make_strategy(strategy_name, settings, ListenSettings(mode=mode),
                              wake.model.wake_word if wake is not None else "")
-    agents = AgentRunner(ScriptedAgent(scenario.agent.text), Conversation(), threaded=False,
+    agent = ScriptedAgent(scenario.agent.text,
+                          clock=lambda: WALL_CLOCK_AT_START + timedelta(seconds=room.now_s))
+    agents = AgentRunner(agent, Conversation(), threaded=False,
                          reply_delay_s=scenario.agent.first_sample_s)
+    bell = TimerBell(agent.local)
+    last_ring_due = WALL_CLOCK_AT_START + timedelta(seconds=max_s)
     vad, echo_filter = echo_handling(strategy_name, room)
     speech = _KeptSpeech(voice)
     pipeline = Pipeline(
@@ -490,6 +507,7 @@ def run_scenario(
         if pos.utterance_id is not None and not pos.cut:
             tracker.update(writer, pos.utterance_id, pos.played_s, pos.t_seconds)
         pipeline.process_frame(frame)
+        bell.tick(pipeline, frame.end_s)
         pos = room.ring.position()
         if not placed and tracker.words:
             first_uid = min(tracker.words)
@@ -505,7 +523,9 @@ def run_scenario(
             if room.now_s >= scenario.duration_s:
                 break
             continue
-        busy = pipeline.state not in ("idle",) or (pos.playing or pos.queued_s > 0)
+        due = agent.local.next_due()
+        timer_to_ring = bell.waiting > 0 or (due is not None and due <= last_ring_due)
+        busy = pipeline.state not in ("idle",) or (pos.playing or pos.queued_s > 0) or timer_to_ring
         if placed and not busy and room.now_s > last_event_s + TAIL_S:
             break
     end_s = room.now_s

@@ -41,7 +41,7 @@ _COLORS = {
     "speaker": "#1f5fa8", "mic": "#555555", "duck": "#e08a00", "unduck": "#2a9d3a",
     "cut": "#d62728", "cancel": "#d62728", "pause": "#7b3fb5", "resume": "#2a9d3a",
     "button": "#111111", "vad": "#2a9d3a", "user": "#8e44ad", "noise": "#8c6d31",
-    "partial": "#0b6e4f", "ducked": "#ffd9a0", "silent": "#f2c6c6",
+    "partial": "#0b6e4f", "ducked": "#ffd9a0", "silent": "#f2c6c6", "ring": "#1f5fa8",
 }
 
 
@@ -167,6 +167,8 @@ def _decision_lane(ax: Axes, events: Sequence[SimEvent], span_s: float) -> None:
             label = f"= {event['type']}"
         elif event.kind == "truth_button":
             label = "button pressed"
+        elif event.kind == "ring":
+            label = f"timer rang: “{event['text']}”"
         elif event.kind == "interruption":
             heard = [str(w) for w in event.get("words_heard") or []]
             label = f"record: {event['type']}, heard {len(heard)} words"
@@ -182,7 +184,7 @@ def _decision_lane(ax: Axes, events: Sequence[SimEvent], span_s: float) -> None:
         y = rows.place(event.t_s, label, centred=False)
         if event.kind in marks:
             ax.plot(event.t_s, y, marker=marks[event.kind], color=color, ms=8, ls="none")
-        elif event.kind == "truth_button":
+        elif event.kind in ("truth_button", "ring"):
             ax.plot(event.t_s, y, marker="o", color=color, ms=7, ls="none")
         ax.text(event.t_s + span_s * 0.004, y, label, fontsize=8.5, color=color, va="center",
                 fontweight="bold" if event.kind in ("cut", "cancel", "truth_button") else "normal")

@@ -20,6 +20,9 @@ Around the loop it supervises:
   back-off while the loop runs on silence, so the answer in progress still finishes;
 - records: every interruption goes to the event log (``<state_dir>/events.jsonl``)
   and to the interruption-rate tracker;
+- kitchen timers: the local agent keeps them; after each frame the loop's
+  :class:`~bargein.device.timer_bell.TimerBell` says the rung ones through the state
+  machine, once it is idle (:mod:`bargein.device.timer_bell`);
 - side concerns: a full or read-only disk, a failing status LED or a failing LLM
   never stop the appliance; each is named in ``STATUS=`` while it lasts (the event
   log keeps records in memory and writes them once the disk takes them again).
@@ -41,13 +44,9 @@ from types import FrameType
 import numpy as np
 from gpiozero import GPIOZeroError
 
-from bargein.agent.base import Agent
 from bargein.agent.classifier import InterruptionClassifier, PhraseBook
 from bargein.agent.conversation import Conversation
-from bargein.agent.credentials import load_api_key
-from bargein.agent.fallback import FallbackAgent
-from bargein.agent.llm import LlmAgent
-from bargein.agent.local import LocalAgent
+from bargein.agent.factory import build_agent
 from bargein.asr.malloc_tuning import fix_mmap_threshold
 from bargein.asr.model import MODEL_ENV, check_model_dir, missing_parts, model_dir_from
 from bargein.asr.worker import AsrWorker
@@ -74,6 +73,7 @@ from bargein.device.interruption_rate import InterruptionRate
 from bargein.device.pipeline import AgentRunner, NullObserver, Pipeline, ThreadedSpeech
 from bargein.device.systemd_notify import SystemdNotifier
 from bargein.device.threaded_asr import ThreadedAsr
+from bargein.device.timer_bell import TimerBell
 from bargein.device.virtual_audio import VirtualAudio
 from bargein.tts.synth import Synthesizer
 from bargein.tts.voice import Voice, load_voice
@@ -170,18 +170,6 @@ class OperatorLog(NullObserver):
             log.info("reply %d requested", action.reply_id)
 
 
-def make_agent(config: Config) -> Agent:
-    """The configured agent: local rules, or the LLM with local fallback."""
-    local = LocalAgent()
-    if config.agent.kind == "llm":
-        key = load_api_key(config.agent)
-        log.info("agent: LLM at %s (model %s, key %s), local fallback", config.agent.llm_url,
-                 config.agent.model, key.source if key else "none")
-        return FallbackAgent(LlmAgent(config.agent, key), local)
-    log.info("agent: local rules (offline)")
-    return local
-
-
 def make_recognition(config: Config, environ: Mapping[str, str],
                      voice: Voice) -> ThreadedAsr:
     """The configured engine on its worker thread, warmed up with ``voice`` saying a few
@@ -259,7 +247,7 @@ class Daemon:
         self.recognition = make_recognition(config, self.environ, voice)
         self.speech = ThreadedSpeech(lambda put: Synthesizer(
             voice, put, length_scale=config.tts.length_scale, volume=config.tts.volume))
-        self.agent = make_agent(config)
+        self.agent, self.timers = build_agent(config.agent)
         log.info("models loaded in %.1f s", time.monotonic() - started_s)
         self.event_log = EventLog(
             config.events.state_dir, max_bytes=config.events.event_log_max_bytes,
@@ -297,6 +285,7 @@ class Daemon:
             observer=self.observer, preroll_ms=config.bargein.preroll_ms,
             on_interruption=self._on_interruption, echo_filter=vad.filter, wake=self.wake,
         )
+        self.bell = TimerBell(self.timers)
         self.rate = InterruptionRate(
             config.events.rate_window_s, config.events.rate_warn_per_min,
             started_s=self.audio.now_s(),
@@ -372,6 +361,7 @@ class Daemon:
             if frame is not None:
                 self._last_frame_end_s = frame.end_s
                 self.pipeline.process_frame(frame)
+                self.bell.tick(self.pipeline, frame.end_s)
             self.audio.poll_health()
             self._supervise()
             if self._reload_requested:

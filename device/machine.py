@@ -200,11 +200,20 @@ class Tick:
     t_seconds: float
 
 
+@dataclass(frozen=True)
+class TimerRang:
+    """A kitchen timer rang: ``message`` is what the appliance says about it
+    (:class:`bargein.device.timer_bell.TimerBell` hands it over only while idle)."""
+
+    message: str
+    t_seconds: float
+
+
 Event = (
     SpeechStarted | SpeechEnded | PartialTranscript | FinalTranscript | SpeechAcoustics
     | ButtonPressed | WakeWord
     | ButtonHeld | PlaybackPosition | PlaybackFinished | AgentText | AgentFailed
-    | SpeechChunkQueued | Tick
+    | SpeechChunkQueued | Tick | TimerRang
 )
 
 
@@ -1354,6 +1363,17 @@ class BargeinMachine:
         if message:
             self._utterance.sentences.append(message)
         actions.append(Speak(message, self._utterance.utterance_id, last=True))
+
+    def _on_TimerRang(self, ev: TimerRang, actions: list[Action]) -> None:
+        """Say the ring as an utterance of the appliance's own, so talking over it or the
+        button is an interruption like any other. Only from idle: the appliance never
+        talks over itself or over a person's turn (the bell holds the ring until then)."""
+        if self.state is not State.IDLE or not ev.message.strip():
+            return
+        self._reply_id = None
+        self._utterance = _Utterance(self._new_id(), sentences=[ev.message], text_complete=True)
+        actions.append(Speak(ev.message, self._utterance.utterance_id, last=True))
+        self.state = State.SPEAKING
 
     def _on_SpeechChunkQueued(self, ev: SpeechChunkQueued, actions: list[Action]) -> None:
         utt = self._utterance

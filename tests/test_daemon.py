@@ -652,3 +652,67 @@ def test_a_read_only_state_dir_at_start_runs_with_the_log_off(
         assert daemon.proc.wait(timeout=5.0) == 0
     finally:
         subprocess.run(["umount", str(state)], check=False)
+
+
+@pytest.mark.timeout(240)
+def test_a_timer_rings_in_the_running_daemon_and_the_button_over_the_ring_is_a_record(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The daemon in this process on the virtual room, built by ``bargein run``'s path: a
+    timer set through its agent rings in its voice (STATUS speaking, one log line) and a
+    press over the ring is recorded like a press over any answer."""
+    from bargein.agent.conversation import Conversation
+    from bargein.device.daemon import Daemon, _press_mock_button
+
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
+    monkeypatch.delenv("BARGEIN_VOSK_MODEL", raising=False)
+    for name in ("INVOCATION_ID", "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID"):
+        monkeypatch.delenv(name, raising=False)
+    notify = NotifySocket(workdir / "notify.sock")
+    monkeypatch.setenv("NOTIFY_SOCKET", str(notify.path))  # sd_notify reads the process's own
+    environ = dict(os.environ)
+    config = config_from_dict({
+        "audio": {"backend": "virtual"}, "listen": {"mode": "open"},
+        "asr": {"warm_up": False}, "events": {"state_dir": str(workdir / "state")},
+    })
+    daemon = Daemon(config, environ=environ)
+    failures: list[BaseException] = []
+
+    def script() -> None:
+        try:
+            ready_s = notify.wait_for("READY=1", START_TIMEOUT_S)
+            conversation = Conversation()
+            conversation.add_user("set a timer for one second")
+            assert "".join(daemon.agent.reply(conversation)) == "Timer set for one second."
+            notify.wait_for("STATUS=speaking", 30.0, after_s=ready_s)
+            assert [t.ring_message for t in daemon.bell.rung] == ["Your one second timer is done."]
+            _press_mock_button(daemon.button)
+            deadline = time.monotonic() + 30.0
+            while not daemon.pipeline.interruptions:
+                assert time.monotonic() < deadline, "no record of the press over the ring"
+                time.sleep(0.05)
+        except BaseException as exc:  # handed to the test's thread
+            failures.append(exc)
+        finally:
+            daemon.request_stop()
+
+    helper = threading.Thread(target=script, name="timer-script", daemon=True)
+    try:
+        with caplog.at_level(logging.INFO):
+            helper.start()
+            code = daemon.run()
+        helper.join(10.0)
+        assert not helper.is_alive(), "the test script did not finish"
+    finally:
+        notify.close()
+    if failures:
+        raise failures[0]
+    assert code == 0
+    rings = [r.getMessage() for r in caplog.records if r.name == "bargein.device.timer_bell"]
+    assert len(rings) == 1 and rings[0].startswith("timer 1 rang: one second timer")
+    assert "agent: local rules (offline)" in caplog.text
+    [record] = daemon.pipeline.interruptions
+    assert record.type is InterruptionType.BUTTON
+    assert record.agent_text == "Your one second timer is done."
+    assert [r.agent_text for r in read_records(workdir / "state" / EVENT_LOG_NAME)] == [
+        "Your one second timer is done."]

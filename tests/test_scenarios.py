@@ -380,3 +380,27 @@ def test_idle_scenario_mistakes_name_the_key(tmp_path, body, message):
     path.write_text(body)
     with pytest.raises(ScenarioError, match=message):
         load_scenario(path)
+
+
+@pytest.mark.parametrize(
+    ("expect", "message"),
+    [
+        ('outcome = "turn"\nring_cut = "backchannel"\n', r"ring_cut: 'backchannel' keeps the appliance"),
+        ('outcome = "turn"\nrings = 0\nring_cut = "cancellation"\n', r"ring_cut: needs a ring"),
+        ('outcome = "ignored"\nrings = 1\n', r"rings: a timer is set by a request"),
+        ('outcome = "turn"\nring_cut = "stopped"\n', r"ring_cut: 'stopped' is not a type"),
+    ],
+)
+def test_timer_expectations_are_checked(tmp_path, expect, message):
+    path = tmp_path / "timer.toml"
+    path.write_text('description = "d"\nstart = "idle"\n[[user]]\nat_s = 1\n'
+                    'text = "set a timer for five seconds"\n[expect]\n' + expect)
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(path)
+
+
+def test_the_timer_scenarios_expect_a_ring_and_a_cancelled_one():
+    rings = load_scenario(SUITE / "timer-rings.toml").expect
+    assert rings.outcome == "turn" and rings.rings == 1 and rings.ring_cut is None
+    stopped = load_scenario(SUITE / "timer-stop-over-ring.toml").expect
+    assert stopped.rings == 1 and stopped.ring_cut is InterruptionType.CANCELLATION

@@ -212,3 +212,75 @@ def test_the_wake_word_opens_a_turn_and_the_television_alone_does_not(voice):
     assert gated.ignored >= 1, "the recognizer heard the television's words"
     listening = run_scenario(tv, "bargein", voice=voice, asr=heard, listen_mode="open")
     assert score_scenario(tv, listening.events).turns >= 1
+
+
+def test_a_timer_set_by_voice_rings_at_its_virtual_time_at_the_level_of_the_answers(voice):
+    """"Alexa, set a timer for five seconds": the local agent's clock is the virtual one, so
+    the ring comes five virtual seconds after the timer was set, said in full by the
+    appliance's voice at the level of its confirmation; nobody talked over it."""
+    from bargein.device.timer_bell import POLL_S
+
+    scenario = load_scenario(SUITE / "timer-rings.toml")
+    result = run_scenario(scenario, "bargein", voice=voice, asr=ORACLE)
+    score = score_scenario(scenario, result.events)
+    assert score.correct and score.rings == 1 and score.ring_cuts == ()
+    confirmation = next(e for e in result.events if e.kind == "speak")
+    assert confirmation["text"] == "Timer set for five seconds."
+    ring = next(e for e in result.events if e.kind == "ring")
+    assert ring["text"] == "Your five second timer is done."
+    # The timer is set when the agent answers (the confirmation's time) and rings on the
+    # virtual clock: not before its time, and at the first poll after it.
+    assert confirmation.t_s + 5.0 <= ring.t_s <= confirmation.t_s + 5.0 + POLL_S + 0.03
+    said = next(e for e in result.events if e.kind == "speak" and e.t_s == ring.t_s)
+    played = [e["text"] for e in result.events
+              if e.kind == "word_played" and e["utterance_id"] == said["utterance_id"]]
+    assert played == ["Your", "five", "second", "timer", "is", "done"]
+    levels = {e["utterance_id"]: e for e in result.events if e.kind == "reply_played"}
+    assert levels[said["utterance_id"]]["gain_db"] == 0.0  # full volume, not ducked
+    assert abs(levels[said["utterance_id"]]["level_db"]
+               - levels[confirmation["utterance_id"]]["level_db"]) < 6.0
+    assert not result.interruptions
+
+
+def test_stop_over_a_ringing_timer_cuts_it_and_is_recorded_as_a_cancellation(voice):
+    scenario = load_scenario(SUITE / "timer-stop-over-ring.toml")
+    result = run_scenario(scenario, "bargein", voice=voice, asr=ORACLE)
+    score = score_scenario(scenario, result.events)
+    assert score.correct and score.rings == 1 and score.ring_cuts == ("cancellation",)
+    assert score.heard_exact is True
+    ring = next(e for e in result.events if e.kind == "speak"
+                and e["text"] == "Your five second timer is done.")
+    [record] = result.interruptions
+    assert record.type.value == "cancellation" and record.handling == "cancelled"
+    assert record.agent_text == "Your five second timer is done."
+    assert record.utterance_id == ring["utterance_id"] and record.words_unplayed
+    played = [e["text"] for e in result.events
+              if e.kind == "word_played" and e["utterance_id"] == ring["utterance_id"]]
+    assert "done" not in played, "the ring went on after the stop"
+    assert [e["text"] for e in result.events if e.kind == "turn"] == ["set a timer for five seconds"]
+
+
+def test_a_timer_due_during_an_answer_rings_after_it(voice):
+    """The timer comes due while the appliance explains how it works: the ring waits for
+    the end of the answer and is said then, not over it."""
+    from bargein.bench.scenario import scenario_from_dict
+
+    scenario = scenario_from_dict({
+        "description": "a timer due in the middle of a long answer",
+        "start": "idle",
+        "user": [{"at_s": 1.0, "text": "Set a timer for three seconds."},
+                 {"at_s": 5.5, "text": "How do you work?"}],
+        "expect": {"outcome": "turn", "turns": 2, "rings": 1},
+    }, SUITE / "timer-during-an-answer.toml")
+    result = run_scenario(scenario, "bargein", voice=voice, asr=ORACLE)
+    score = score_scenario(scenario, result.events)
+    assert score.correct, score.notes
+    speaks = [e for e in result.events if e.kind == "speak"]
+    confirmation = speaks[0]
+    explanation = next(e for e in speaks if e["text"].startswith("I listen through"))
+    ring = next(e for e in result.events if e.kind == "ring")
+    assert ring.t_s > confirmation.t_s + 3.0 + 1.0, "the timer was due during the answer"
+    answer_words = [e for e in result.events
+                    if e.kind == "word_played" and e["utterance_id"] == explanation["utterance_id"]]
+    assert answer_words[-1]["text"] == "heard"  # the answer played to its end
+    assert ring.t_s >= answer_words[-1]["end_s"]

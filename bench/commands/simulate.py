@@ -44,8 +44,11 @@ def run(args: argparse.Namespace) -> int:
     verdict = "as expected" if score.correct else "NOT as expected"
     if score.idle:
         mode = args.listen_mode or scenario.listen_mode
+        rings = f", {score.rings} timer rings said" if score.rings or scenario.expect.rings else ""
+        if score.ring_cuts:
+            rings += f" (stopped by {', '.join(score.ring_cuts)})"
         print(f"{scenario.name} ({mode}): {score.outcome}, {verdict}; {score.turns} turns "
-              f"(first {score.request!r}), {score.ignored} utterances ignored")
+              f"(first {score.request!r}), {score.ignored} utterances ignored{rings}")
     else:
         print(f"{scenario.name}: {score.outcome} ({score.type or '-'}), {verdict}; "
               f"detect {score.detect_ms} ms, silent {score.cut_ms} ms after onset")
