@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 
 from bargein.agent.interruption import InterruptionType
-from bargein.device import machine as m
+from bargein.device import events
 from bargein.device.event_log import InterruptionRecord
 
 _TOKEN = re.compile(r"[a-z0-9']+")
@@ -59,59 +59,59 @@ class _PlainFlow:
 
     # -- the flow ------------------------------------------------------------------
 
-    def handle(self, event: m.Event) -> list[m.Action]:
-        actions: list[m.Action] = []
-        if isinstance(event, m.FinalTranscript):
+    def handle(self, event: events.Event) -> list[events.Action]:
+        actions: list[events.Action] = []
+        if isinstance(event, events.FinalTranscript):
             self._words = event.text
             if self.state in ("idle", "listening", "interrupted") and _tokens(event.text):
                 self._send(event.text, actions)
             elif self.state in ("speaking", "paused"):
                 self.on_words(event.text, event.t_seconds, actions, final=True)
             self._onset_s = None
-        elif isinstance(event, m.PartialTranscript):
+        elif isinstance(event, events.PartialTranscript):
             self._words = event.text
             if self.state in ("speaking", "paused"):
                 self.on_words(event.text, event.t_seconds, actions, final=False)
-        elif isinstance(event, m.AgentText):
+        elif isinstance(event, events.AgentText):
             if event.utterance_id == self._reply_id:
                 if self.state == "thinking":
                     self.state, self._utterance_id, self._text = "speaking", event.utterance_id, []
                     self._play_started_s = None
                 if event.text:
                     self._text.append(event.text)
-                actions.append(m.Speak(event.text, event.utterance_id, event.final))
-        elif isinstance(event, m.PlaybackPosition):
+                actions.append(events.Speak(event.text, event.utterance_id, event.final))
+        elif isinstance(event, events.PlaybackPosition):
             if event.utterance_id == self._utterance_id and event.playing and self._play_started_s is None:
                 self._play_started_s = event.t_seconds - event.played_s
-        elif isinstance(event, m.PlaybackFinished):
+        elif isinstance(event, events.PlaybackFinished):
             if event.utterance_id == self._utterance_id and self.state == "speaking":
                 self.state = "idle"
-        elif isinstance(event, m.SpeechStarted):
+        elif isinstance(event, events.SpeechStarted):
             self._onset_s, self._speech_end_s, self._words = event.onset_s, None, ""
-        elif isinstance(event, m.SpeechEnded):
+        elif isinstance(event, events.SpeechEnded):
             self._speech_end_s = event.end_s
-        elif isinstance(event, m.ButtonPressed):
+        elif isinstance(event, events.ButtonPressed):
             if self.state in ("speaking", "paused"):
                 self._onset_s = event.t_seconds
                 self.cut(InterruptionType.BUTTON, event.t_seconds, actions)
-        elif isinstance(event, m.Tick):
+        elif isinstance(event, events.Tick):
             if self.state in ("speaking", "paused") and self._onset_s is not None:
                 self.on_tick(event.t_seconds, actions)
-        elif isinstance(event, m.TimerRang) and self.state == "idle":
+        elif isinstance(event, events.TimerRang) and self.state == "idle":
             # A timer rings as the machine says it: an utterance of its own. (The bell goes
             # by the pipeline's state, which a baseline does not report: a ring handed over
             # while a baseline talks is not said.)
             self._reply_id, self._utterance_id, self._text = None, self._next_id, [event.message]
             self._next_id += 1
             self._play_started_s = None
-            actions.append(m.Speak(event.message, self._utterance_id, True))
+            actions.append(events.Speak(event.message, self._utterance_id, True))
             self.state = "speaking"
         return actions
 
-    def _send(self, text: str, actions: list[m.Action]) -> None:
+    def _send(self, text: str, actions: list[events.Action]) -> None:
         self._reply_id = self._next_id
         self._next_id += 1
-        actions.append(m.SendToAgent(text, None, self._reply_id))
+        actions.append(events.SendToAgent(text, None, self._reply_id))
         self.state = "thinking"
 
     def speech_s(self, t_seconds: float) -> float:
@@ -120,7 +120,7 @@ class _PlainFlow:
         end = self._speech_end_s if self._speech_end_s is not None else t_seconds
         return max(0.0, end - self._onset_s)
 
-    def cut(self, kind: InterruptionType, t_seconds: float, actions: list[m.Action]) -> None:
+    def cut(self, kind: InterruptionType, t_seconds: float, actions: list[events.Action]) -> None:
         """Stop the voice and record the interruption with the estimated progress."""
         text = " ".join(self._text)
         words = text.split()
@@ -135,17 +135,17 @@ class _PlainFlow:
             onset_to_silence_ms=(t_seconds - onset) * 1000.0 + self.fade_ms,
             speech_ms=self.speech_s(t_seconds) * 1000.0, utterance_id=self._utterance_id,
         )
-        actions += [m.Cut(self.fade_ms), m.CancelSpeech(), m.CancelAgent(),
-                    m.LogInterruption(record)]
+        actions += [events.Cut(self.fade_ms), events.CancelSpeech(), events.CancelAgent(),
+                    events.LogInterruption(record)]
         self._reply_id = None
         self.state = "interrupted"
 
     # -- what differs ----------------------------------------------------------------
 
-    def on_words(self, text: str, t_seconds: float, actions: list[m.Action], final: bool) -> None:
+    def on_words(self, text: str, t_seconds: float, actions: list[events.Action], final: bool) -> None:
         """Words arrived while speaking; a baseline that reacts to words overrides this."""
 
-    def on_tick(self, t_seconds: float, actions: list[m.Action]) -> None:
+    def on_tick(self, t_seconds: float, actions: list[events.Action]) -> None:
         """Time passed during speech; a baseline that reacts to duration overrides this."""
 
 
@@ -178,14 +178,14 @@ class SeedStrategy(_PlainFlow):
                 return kind
         return None
 
-    def on_words(self, text: str, t_seconds: float, actions: list[m.Action], final: bool) -> None:
+    def on_words(self, text: str, t_seconds: float, actions: list[events.Action], final: bool) -> None:
         kind = self._classify(_tokens(text))
         if kind is None or kind is InterruptionType.BACKCHANNEL:
             return
         if self.speech_s(t_seconds) >= self.MIN_CUT_S or final:
             self.cut(kind, t_seconds, actions)
 
-    def on_tick(self, t_seconds: float, actions: list[m.Action]) -> None:
+    def on_tick(self, t_seconds: float, actions: list[events.Action]) -> None:
         if self._speech_end_s is None and self.speech_s(t_seconds) >= self.REDIRECT_S:
             if self._classify(_tokens(self._words)) is not InterruptionType.BACKCHANNEL:
                 self.cut(InterruptionType.REDIRECT, t_seconds, actions)
@@ -203,19 +203,19 @@ class LiveKitDefaultsStrategy(_PlainFlow):
         super().__init__()
         self._paused_at_s: float | None = None
 
-    def on_tick(self, t_seconds: float, actions: list[m.Action]) -> None:
+    def on_tick(self, t_seconds: float, actions: list[events.Action]) -> None:
         if self.state == "speaking" and self._speech_end_s is None \
                 and self.speech_s(t_seconds) >= self.MIN_INTERRUPTION_S:
-            actions.append(m.Pause())
+            actions.append(events.Pause())
             self.state, self._paused_at_s = "paused", t_seconds
             if _tokens(self._words):
                 self.cut(InterruptionType.REDIRECT, t_seconds, actions)
         elif self.state == "paused" and self._speech_end_s is not None \
                 and t_seconds - self._speech_end_s >= self.FALSE_INTERRUPTION_TIMEOUT_S:
-            actions.append(m.Resume(None))
+            actions.append(events.Resume(None))
             self.state, self._onset_s, self._paused_at_s = "speaking", None, None
 
-    def on_words(self, text: str, t_seconds: float, actions: list[m.Action], final: bool) -> None:
+    def on_words(self, text: str, t_seconds: float, actions: list[events.Action], final: bool) -> None:
         if self.state == "paused" and _tokens(text):
             self.cut(InterruptionType.REDIRECT, t_seconds, actions)
 
@@ -226,7 +226,7 @@ class NaiveVadStrategy(_PlainFlow):
     name = "naive-vad"
     MIN_SPEECH_S = 0.2
 
-    def on_tick(self, t_seconds: float, actions: list[m.Action]) -> None:
+    def on_tick(self, t_seconds: float, actions: list[events.Action]) -> None:
         if self.state == "speaking" and self.speech_s(t_seconds) >= self.MIN_SPEECH_S:
             self.cut(InterruptionType.REDIRECT, t_seconds, actions)
 

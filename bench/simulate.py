@@ -44,6 +44,7 @@ from bargein.bench.scenario import Scenario, UserClip, resolve_at_s
 from bargein.bench.sim_log import SimLogWriter
 from bargein.bench.sim_recognition import AsrChoice, recognition_for
 from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame
+from bargein.device import events
 from bargein.device import machine as m
 from bargein.device.appliance_settings import BargeinSettings, ListenSettings
 from bargein.device.event_log import InterruptionRecord
@@ -162,47 +163,47 @@ class SimObserver:
                 background_dbfs=_rounded(sound.background_dbfs) if sound else None,
             )
 
-    def event(self, event: m.Event) -> None:
-        if isinstance(event, m.SpeechAcoustics):
+    def event(self, event: events.Event) -> None:
+        if isinstance(event, events.SpeechAcoustics):
             self.sound = event.sound
-        elif isinstance(event, m.WakeWord) and event.t_seconds > 0:
+        elif isinstance(event, events.WakeWord) and event.t_seconds > 0:
             self.writer.write("wake", event.t_seconds, end_s=event.end_s,
                               probability=round(event.probability, 3))
-        elif isinstance(event, m.PartialTranscript):
+        elif isinstance(event, events.PartialTranscript):
             self.writer.write("partial", event.t_seconds, text=event.text, source=event.source,
                               words=_word_fields(event.words))
-        elif isinstance(event, m.FinalTranscript) and event.t_seconds > 0:
+        elif isinstance(event, events.FinalTranscript) and event.t_seconds > 0:
             self.writer.write("final", event.t_seconds, text=event.text, source=event.source,
                               words=_word_fields(event.words))
-        elif isinstance(event, m.TimerRang):
+        elif isinstance(event, events.TimerRang):
             self.writer.write("ring", event.t_seconds, text=event.message)
 
-    def action(self, action: m.Action, t: float) -> None:
+    def action(self, action: events.Action, t: float) -> None:
         w = self.writer
-        if isinstance(action, m.Duck):
+        if isinstance(action, events.Duck):
             w.write("duck", t, gain_db=action.db)
-        elif isinstance(action, m.Unduck):
+        elif isinstance(action, events.Unduck):
             w.write("unduck", t)
-        elif isinstance(action, m.Cut):
+        elif isinstance(action, events.Cut):
             uid = self.room.ring.position().utterance_id
             w.write("cut", t, utterance_id=uid)
             self.cut_times.append((t, uid))
-        elif isinstance(action, m.Pause):
+        elif isinstance(action, events.Pause):
             w.write("pause", t, utterance_id=self.room.ring.position().utterance_id)
-        elif isinstance(action, m.Resume):
+        elif isinstance(action, events.Resume):
             w.write("resume", t, utterance_id=self.room.ring.position().utterance_id,
                     from_s=action.from_utterance_s)
-        elif isinstance(action, m.Speak):
+        elif isinstance(action, events.Speak):
             w.write("speak", t, utterance_id=action.utterance_id, text=action.text)
-        elif isinstance(action, m.CancelAgent) and self.state == "thinking":
+        elif isinstance(action, events.CancelAgent) and self.state == "thinking":
             w.write("cancel", t, reason="speech while thinking")
-        elif isinstance(action, m.LogInterruption):
+        elif isinstance(action, events.LogInterruption):
             w.interruption(t, _record_fields(action.record))
-        elif isinstance(action, m.SendToAgent):
+        elif isinstance(action, events.SendToAgent):
             w.write("turn", t, reply_id=action.reply_id, text=action.user_text)
-        elif isinstance(action, m.SpeechIgnored):
+        elif isinstance(action, events.SpeechIgnored):
             w.write("ignored", t, words=action.words)
-        elif isinstance(action, m.StatusChanged):
+        elif isinstance(action, events.StatusChanged):
             self.state = action.state
             extra = {"follow_up": True} if action.follow_up else {}
             w.write("state", t, state=action.state, **extra)
@@ -358,7 +359,7 @@ class _WordTracker:
         self.reported: dict[int, int] = {}
         self.first_sample_s: dict[int, float] = {}
 
-    def queued(self, chunk_event: m.SpeechChunkQueued) -> None:
+    def queued(self, chunk_event: events.SpeechChunkQueued) -> None:
         self.words.setdefault(chunk_event.utterance_id, []).extend(chunk_event.words)
         self.rate[chunk_event.utterance_id] = chunk_event.rate_hz
 
@@ -446,8 +447,8 @@ def run_scenario(
     tracker = _WordTracker()
     original_handle = pipeline.handle
 
-    def handle(event: m.Event) -> None:
-        if isinstance(event, m.SpeechChunkQueued):
+    def handle(event: events.Event) -> None:
+        if isinstance(event, events.SpeechChunkQueued):
             tracker.queued(event)
         original_handle(event)
 
@@ -495,10 +496,10 @@ def run_scenario(
 
     if not scenario.starts_idle:
         if mode == "wake_word" and wake is not None:
-            pipeline.handle(m.WakeWord(0.0, 0.0, wake.model.wake_word))
+            pipeline.handle(events.WakeWord(0.0, 0.0, wake.model.wake_word))
         elif mode != "open" and strategy_name == "bargein":
-            pipeline.handle(m.ButtonPressed(0.0))
-        pipeline.handle(m.FinalTranscript(opening_question, 0.0))
+            pipeline.handle(events.ButtonPressed(0.0))
+        pipeline.handle(events.FinalTranscript(opening_question, 0.0))
     while room.now_s < max_s:
         frame = room.step()
         # What came out of the speaker up to now, read before this frame's decisions

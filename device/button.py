@@ -17,7 +17,7 @@ from gpiozero import LED, PWMLED, Button
 from gpiozero.exc import BadPinFactory, GPIOZeroError, PinFactoryFallback
 
 from bargein.device.appliance_settings import ButtonSettings
-from bargein.device.machine import ButtonHeld, ButtonPressed, Event
+from bargein.device.events import ButtonHeld, ButtonPressed, Event
 
 log = logging.getLogger(__name__)
 

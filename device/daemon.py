@@ -55,6 +55,7 @@ from bargein.audio.echo_vad import EchoAwareVad
 from bargein.core.errors import ConfigError
 from bargein.core.frames import AudioFrame
 from bargein.core.version import package_version
+from bargein.device import events
 from bargein.device import machine as m
 from bargein.device.appliance_settings import BargeinSettings
 from bargein.device.asr_warmup import warm_up_pcm
@@ -155,18 +156,18 @@ class OperatorLog(NullObserver):
     def __init__(self, log_transcripts: bool) -> None:
         self.log_transcripts = log_transcripts
 
-    def event(self, event: m.Event) -> None:
-        if isinstance(event, m.FinalTranscript) and event.text:
+    def event(self, event: events.Event) -> None:
+        if isinstance(event, events.FinalTranscript) and event.text:
             if self.log_transcripts:
                 log.info('heard "%s"', event.text)
             else:
                 log.info("heard %d words", len(event.text.split()))
 
-    def action(self, action: m.Action, t_seconds: float) -> None:
-        if isinstance(action, m.StatusChanged):
+    def action(self, action: events.Action, t_seconds: float) -> None:
+        if isinstance(action, events.StatusChanged):
             log.debug("state %s%s at %.2f s", action.state, " (muted)" if action.muted else "",
                       t_seconds)
-        elif isinstance(action, m.SendToAgent):
+        elif isinstance(action, events.SendToAgent):
             log.info("reply %d requested", action.reply_id)
 
 
@@ -297,10 +298,10 @@ class Daemon:
 
     # -- inputs from other threads and signals -------------------------------------------
 
-    def _button_event(self, event: m.Event) -> None:
-        if isinstance(event, m.ButtonPressed):
+    def _button_event(self, event: events.Event) -> None:
+        if isinstance(event, events.ButtonPressed):
             self.pipeline.button_pressed(event.t_seconds)
-        elif isinstance(event, m.ButtonHeld):
+        elif isinstance(event, events.ButtonHeld):
             self.pipeline.button_held(event.t_seconds)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:

@@ -42,7 +42,7 @@ from bargein.audio.vad import SpeechEnded as VadEnded
 from bargein.audio.vad import SpeechStarted as VadStarted
 from bargein.audio.vad import VoiceDetector
 from bargein.core.frames import AudioFrame
-from bargein.device import machine as m
+from bargein.device import events
 from bargein.device.event_log import InterruptionRecord
 from bargein.tts.speech import SpeechChunk
 from bargein.tts.synth import Synthesizer
@@ -69,7 +69,7 @@ holds this much more than ``preroll_ms``, so the recognizer gets audio from
 class Strategy(Protocol):
     """Anything that turns machine events into actions: ours, or a baseline."""
 
-    def handle(self, event: m.Event) -> list[m.Action]: ...
+    def handle(self, event: events.Event) -> list[events.Action]: ...
 
 
 class WakeDetector(Protocol):
@@ -81,9 +81,9 @@ class WakeDetector(Protocol):
 class Observer(Protocol):
     """Where the pipeline reports what it perceived and did (sim log, operator log)."""
 
-    def event(self, event: m.Event) -> None: ...
+    def event(self, event: events.Event) -> None: ...
 
-    def action(self, action: m.Action, t_seconds: float) -> None: ...
+    def action(self, action: events.Action, t_seconds: float) -> None: ...
 
     def vad(self, started: bool, onset_or_end_s: float, t_seconds: float) -> None: ...
 
@@ -91,10 +91,10 @@ class Observer(Protocol):
 class NullObserver:
     """Reports nothing."""
 
-    def event(self, event: m.Event) -> None:
+    def event(self, event: events.Event) -> None:
         """Events go unreported."""
 
-    def action(self, action: m.Action, t_seconds: float) -> None:
+    def action(self, action: events.Action, t_seconds: float) -> None:
         """Actions go unreported."""
 
     def vad(self, started: bool, onset_or_end_s: float, t_seconds: float) -> None:
@@ -343,7 +343,7 @@ class Pipeline:
 
     # -- the loop body -----------------------------------------------------------------
 
-    def handle(self, event: m.Event) -> None:
+    def handle(self, event: events.Event) -> None:
         """Feed one event to the strategy and carry out its actions."""
         self.observer.event(event)
         for action in self.strategy.handle(event):
@@ -358,7 +358,7 @@ class Pipeline:
                 kind, t_press = self._button_presses.get_nowait()
             except queue.Empty:
                 break
-            self.handle(m.ButtonPressed(t_press) if kind == "press" else m.ButtonHeld(t_press))
+            self.handle(events.ButtonPressed(t_press) if kind == "press" else events.ButtonHeld(t_press))
         if self.echo_filter is not None:
             frame = self.echo_filter(frame)
         self._preroll.append(frame)
@@ -369,7 +369,7 @@ class Pipeline:
             if self.wake is not None:
                 heard = self.wake.process(frame)
                 if heard is not None:
-                    self.handle(m.WakeWord(heard.t_seconds, now, heard.wake_word,
+                    self.handle(events.WakeWord(heard.t_seconds, now, heard.wake_word,
                                            heard.probability))
         for result in self.recognition.poll(now):
             if self._is_own_echo(result.text):
@@ -378,20 +378,20 @@ class Pipeline:
                 continue
             words_end_s = result.words[-1].end_s if result.words else None
             if isinstance(result, Partial):
-                self.handle(m.PartialTranscript(result.text, now, words_end_s, result.words,
+                self.handle(events.PartialTranscript(result.text, now, words_end_s, result.words,
                                                 result.source))
             else:
-                self.handle(m.FinalTranscript(result.text, now, words_end_s, result.words,
+                self.handle(events.FinalTranscript(result.text, now, words_end_s, result.words,
                                               getattr(result, "source", "asr")))
         self._drain_speech(now)
         self._report_position(now)
         for sentence in self.agents.poll(now):
             if sentence.failed:
-                self.handle(m.AgentFailed(sentence.failed, now))
+                self.handle(events.AgentFailed(sentence.failed, now))
             else:
-                self.handle(m.AgentText(sentence.text, sentence.reply_id, now, sentence.final))
+                self.handle(events.AgentText(sentence.text, sentence.reply_id, now, sentence.final))
         self._drain_speech(now)
-        self.handle(m.Tick(now))
+        self.handle(events.Tick(now))
 
     def _run_vad(self, frame: AudioFrame, now: float) -> None:
         event = self.vad.process(frame)
@@ -401,18 +401,18 @@ class Pipeline:
             self.recognition.begin([f for f in self._preroll if f.end_s > start])
             self.acoustics.begin(event.onset_s, [f for f in self._preroll if f is not frame])
             self.observer.vad(True, event.onset_s, now)
-            self.handle(m.SpeechStarted(event.onset_s, now))
+            self.handle(events.SpeechStarted(event.onset_s, now))
         elif self._in_speech:
             self.recognition.feed(frame)
         self.acoustics.observe(frame)
         if self._in_speech:
-            self.handle(m.SpeechAcoustics(self.acoustics.span(), now))
+            self.handle(events.SpeechAcoustics(self.acoustics.span(), now))
         if isinstance(event, VadEnded):
             self._in_speech = False
             self.acoustics.end()
             self.recognition.end(now)
             self.observer.vad(False, event.end_s, now)
-            self.handle(m.SpeechEnded(event.end_s, now))
+            self.handle(events.SpeechEnded(event.end_s, now))
 
     def _drain_speech(self, now: float) -> None:
         if now < self._speech_hold_until_s:
@@ -424,7 +424,7 @@ class Pipeline:
                 self.ring.end_utterance(chunk.utterance_id)
             rate, spans = self._spans.setdefault(chunk.utterance_id, (chunk.rate_hz, []))
             spans.extend(chunk.words)
-            self.handle(m.SpeechChunkQueued.from_chunk(chunk, now))
+            self.handle(events.SpeechChunkQueued.from_chunk(chunk, now))
 
     def _is_own_echo(self, text: str) -> bool:
         """The text-level echo guard: the words match what the speaker is saying right now."""
@@ -443,37 +443,37 @@ class Pipeline:
         # The ring reports the point that reached the speaker at pos.t_seconds; the
         # machine reasons at `now`, so move the point to now while it plays.
         played_s = pos.played_s + (now - pos.t_seconds) if pos.playing else pos.played_s
-        self.handle(m.PlaybackPosition(pos.utterance_id, max(0.0, played_s), now, pos.playing))
+        self.handle(events.PlaybackPosition(pos.utterance_id, max(0.0, played_s), now, pos.playing))
         if pos.finished and pos.utterance_id not in self._finished_reported:
             self._finished_reported.add(pos.utterance_id)
             spoken = " ".join(self._spoken.get(pos.utterance_id, ()))
             if spoken:
                 self.agents.conversation.add_assistant(spoken)
-            self.handle(m.PlaybackFinished(pos.utterance_id, now))
+            self.handle(events.PlaybackFinished(pos.utterance_id, now))
 
     # -- actions -------------------------------------------------------------------------
 
-    def _apply(self, action: m.Action, now: float) -> None:
-        if isinstance(action, m.Duck):
+    def _apply(self, action: events.Action, now: float) -> None:
+        if isinstance(action, events.Duck):
             self.ring.duck(action.db)
-        elif isinstance(action, m.Unduck):
+        elif isinstance(action, events.Unduck):
             self.ring.unduck()
-        elif isinstance(action, m.Cut):
+        elif isinstance(action, events.Cut):
             self.ring.cut(action.fade_ms)
             self._speech_hold_until_s = now + GAP_AFTER_CUT_S
-        elif isinstance(action, m.Pause):
+        elif isinstance(action, events.Pause):
             self.ring.pause()
-        elif isinstance(action, m.Resume):
+        elif isinstance(action, events.Resume):
             self.ring.resume(action.from_utterance_s)
-        elif isinstance(action, m.Speak):
+        elif isinstance(action, events.Speak):
             self._spoken.setdefault(action.utterance_id, []).append(action.text)
             self.speech.say(action.text, action.utterance_id, action.last,
                             self.agents.pace(action.utterance_id))
-        elif isinstance(action, m.CancelSpeech):
+        elif isinstance(action, events.CancelSpeech):
             self.speech.cancel()
-        elif isinstance(action, m.CancelAgent):
+        elif isinstance(action, events.CancelAgent):
             self.agents.cancel()
-        elif isinstance(action, m.SendToAgent):
+        elif isinstance(action, events.SendToAgent):
             conv = self.agents.conversation
             record = action.interruption
             if record is not None and record.words_heard + record.words_unplayed:
@@ -486,18 +486,18 @@ class Pipeline:
             else:
                 conv.add_user(action.user_text)
             self.agents.start(action.reply_id, now)
-        elif isinstance(action, m.LogInterruption):
+        elif isinstance(action, events.LogInterruption):
             record = action.record
             if record.type is InterruptionType.NOISE:
                 self.acoustics.stretch_was_background(record.monotonic_s - record.speech_ms / 1000.0)
             self.interruptions.append(record)
             if self.on_interruption is not None:
                 self.on_interruption(record)
-        elif isinstance(action, m.SetMute):
+        elif isinstance(action, events.SetMute):
             self.muted = action.muted
-        elif isinstance(action, m.SpeechIgnored):
+        elif isinstance(action, events.SpeechIgnored):
             self.ignored_speech += 1
-        elif isinstance(action, m.StatusChanged):
+        elif isinstance(action, events.StatusChanged):
             if action.state == "speaking" and self.state == "speaking_ducked" and self._in_speech:
                 # The voice came back (backchannel or noise) while the VAD still hears
                 # speech: whatever follows is a new stretch, judged afresh.

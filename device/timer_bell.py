@@ -22,7 +22,7 @@ import logging
 from typing import Protocol
 
 from bargein.agent.timers import Timer
-from bargein.device import machine as m
+from bargein.device import events
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class Appliance(Protocol):
 
     state: str
 
-    def handle(self, event: m.Event) -> None: ...
+    def handle(self, event: events.Event) -> None: ...
 
 
 class TimerBell:
@@ -68,17 +68,17 @@ class TimerBell:
             for timer in self.timers.collect_rung():
                 self._waiting.append(timer)
                 _log_ring(timer, appliance.state)
-        if not self._waiting or appliance.state != m.State.IDLE.value:
+        if not self._waiting or appliance.state != events.State.IDLE.value:
             return None
         timer = self._waiting.popleft()
         self.rung.append(timer)
-        appliance.handle(m.TimerRang(timer.ring_message, t_seconds))
+        appliance.handle(events.TimerRang(timer.ring_message, t_seconds))
         return timer
 
 
 def _log_ring(timer: Timer, state: str) -> None:
     """One line per ring for the operator, its fields also as journal fields."""
-    when = "saying it now" if state == m.State.IDLE.value else f"saying it once idle (now {state})"
+    when = "saying it now" if state == events.State.IDLE.value else f"saying it once idle (now {state})"
     log.info(
         "timer %d rang: %s timer set at %s, due %s; %s", timer.id, timer.label,
         timer.set_at.isoformat(timespec="seconds"), timer.due.isoformat(timespec="seconds"), when,

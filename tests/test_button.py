@@ -16,7 +16,8 @@ from bargein.audio.playback import PlaybackRing
 from bargein.device import button as button_module
 from bargein.device.appliance_settings import BargeinSettings, ButtonSettings
 from bargein.device.button import StatusLed, open_button, open_status_led
-from bargein.device.machine import BargeinMachine, ButtonHeld, ButtonPressed, SetMute
+from bargein.device.events import ButtonHeld, ButtonPressed, SetMute
+from bargein.device.machine import BargeinMachine
 
 RATE_HZ = 16_000
 PERIOD = 160

@@ -8,8 +8,7 @@ from test_machine import classifier, kinds, speaking_room  # noqa: F401 - fixtur
 from bargein.agent.interruption import InterruptionType
 from bargein.asr.results import Word
 from bargein.audio.speech_evidence import SpanEvidence
-from bargein.device.hearing import Hearing
-from bargein.device.machine import (
+from bargein.device.events import (
     Cut,
     FinalTranscript,
     LogInterruption,
@@ -21,6 +20,7 @@ from bargein.device.machine import (
     State,
     Unduck,
 )
+from bargein.device.hearing import Hearing
 
 VOICE = SpanEvidence(duration_ms=400.0, voiced_ms=300.0, level_dbfs=-22.0, background_dbfs=None)
 

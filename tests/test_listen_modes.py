@@ -9,9 +9,8 @@ from bargein.agent.classifier import InterruptionClassifier
 from bargein.agent.interruption import InterruptionType
 from bargein.asr.results import Word
 from bargein.device.appliance_settings import BargeinSettings, ListenSettings
-from bargein.device.machine import (
+from bargein.device.events import (
     AgentText,
-    BargeinMachine,
     ButtonPressed,
     CancelAgent,
     Cut,
@@ -31,6 +30,7 @@ from bargein.device.machine import (
     Tick,
     WakeWord,
 )
+from bargein.device.machine import BargeinMachine
 from bargein.tts.speech import WordSpan
 
 RATE_HZ = 22_050

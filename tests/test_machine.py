@@ -10,10 +10,9 @@ from bargein.agent.classifier import InterruptionClassifier
 from bargein.agent.interruption import InterruptionType
 from bargein.asr.results import Word
 from bargein.device.appliance_settings import BargeinSettings
-from bargein.device.machine import (
+from bargein.device.events import (
     AgentFailed,
     AgentText,
-    BargeinMachine,
     ButtonHeld,
     ButtonPressed,
     CancelAgent,
@@ -39,6 +38,7 @@ from bargein.device.machine import (
     Tick,
     Unduck,
 )
+from bargein.device.machine import BargeinMachine
 from bargein.tts.speech import WordSpan
 
 RATE_HZ = 22_050

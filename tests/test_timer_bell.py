@@ -12,6 +12,7 @@ from bargein.agent.classifier import InterruptionClassifier
 from bargein.agent.conversation import Conversation
 from bargein.agent.interruption import InterruptionType
 from bargein.agent.local import LocalAgent
+from bargein.device import events
 from bargein.device import machine as m
 from bargein.device.appliance_settings import BargeinSettings
 from bargein.device.timer_bell import POLL_S, TimerBell
@@ -38,16 +39,16 @@ class Appliance:
     def __init__(self) -> None:
         self.machine = m.BargeinMachine(BargeinSettings(), InterruptionClassifier.from_language("en"))
         self.state = "idle"
-        self.actions: list[m.Action] = []
+        self.actions: list[events.Action] = []
 
-    def handle(self, event: m.Event) -> None:
+    def handle(self, event: events.Event) -> None:
         for action in self.machine.handle(event):
             self.actions.append(action)
-            if isinstance(action, m.StatusChanged):
+            if isinstance(action, events.StatusChanged):
                 self.state = action.state
 
     def spoken(self) -> list[str]:
-        return [a.text for a in self.actions if isinstance(a, m.Speak)]
+        return [a.text for a in self.actions if isinstance(a, events.Speak)]
 
 
 def _set_timer(agent: LocalAgent, request: str) -> str:
@@ -90,7 +91,7 @@ def test_a_timer_rings_at_its_time_in_the_machines_voice(clock, agent, caplog):
 def test_a_ring_while_the_appliance_thinks_waits_until_it_is_idle(clock, agent, caplog):
     _set_timer(agent, "set a timer for two seconds")
     bell, appliance = TimerBell(agent), Appliance()
-    appliance.handle(m.FinalTranscript("tell me how you work", 1.0))
+    appliance.handle(events.FinalTranscript("tell me how you work", 1.0))
     assert appliance.state == "thinking"
     clock.advance(3.0)
     with caplog.at_level(logging.INFO, logger="bargein.device.timer_bell"):
@@ -98,12 +99,12 @@ def test_a_ring_while_the_appliance_thinks_waits_until_it_is_idle(clock, agent, 
     assert "saying it once idle (now thinking)" in caplog.text
     assert bell.waiting == 1 and appliance.spoken() == []
 
-    reply_id = next(a.reply_id for a in appliance.actions if isinstance(a, m.SendToAgent))
-    appliance.handle(m.AgentText("I listen all the time.", reply_id, 3.1, final=True))
+    reply_id = next(a.reply_id for a in appliance.actions if isinstance(a, events.SendToAgent))
+    appliance.handle(events.AgentText("I listen all the time.", reply_id, 3.1, final=True))
     assert bell.tick(appliance, 3.5) is None  # the answer is playing
     utterance = appliance.machine.utterance_id
     assert utterance is not None
-    appliance.handle(m.PlaybackFinished(utterance, 5.0))
+    appliance.handle(events.PlaybackFinished(utterance, 5.0))
     assert appliance.state == "idle"
     assert bell.tick(appliance, 5.03) is not None
     assert appliance.spoken() == ["I listen all the time.", "Your two second timer is done."]
@@ -118,7 +119,7 @@ def test_two_timers_due_together_ring_one_after_the_other(clock, agent):
     assert bell.tick(appliance, 1.0) is not None
     assert bell.waiting == 1
     assert appliance.spoken() == ["Your one minute timer is done."]
-    appliance.handle(m.PlaybackFinished(appliance.machine.utterance_id or -1, 3.0))
+    appliance.handle(events.PlaybackFinished(appliance.machine.utterance_id or -1, 3.0))
     assert bell.tick(appliance, 3.03) is not None
     assert appliance.spoken()[-1] == "Your two minute timer is done."
 
@@ -130,23 +131,23 @@ def test_stop_over_the_ring_is_a_cancellation_of_the_ring(clock, agent):
     bell.tick(appliance, 10.0)
     ring = appliance.machine.utterance_id
     assert ring is not None
-    appliance.handle(m.SpeechStarted(10.6, 10.7))
-    appliance.handle(m.PartialTranscript("stop", 10.95))
-    appliance.handle(m.SpeechEnded(11.0, 11.1))
-    appliance.handle(m.FinalTranscript("stop", 11.2))
-    assert any(isinstance(a, m.Cut) for a in appliance.actions)
-    records = [a.record for a in appliance.actions if isinstance(a, m.LogInterruption)]
+    appliance.handle(events.SpeechStarted(10.6, 10.7))
+    appliance.handle(events.PartialTranscript("stop", 10.95))
+    appliance.handle(events.SpeechEnded(11.0, 11.1))
+    appliance.handle(events.FinalTranscript("stop", 11.2))
+    assert any(isinstance(a, events.Cut) for a in appliance.actions)
+    records = [a.record for a in appliance.actions if isinstance(a, events.LogInterruption)]
     assert len(records) == 1
     record = records[0]
     assert record.type is InterruptionType.CANCELLATION and record.handling == "cancelled"
     assert record.agent_text == "Your five second timer is done."
     assert record.utterance_id == ring
-    assert not any(isinstance(a, m.SendToAgent) for a in appliance.actions)
+    assert not any(isinstance(a, events.SendToAgent) for a in appliance.actions)
 
 
 def test_the_machine_says_a_ring_only_when_idle():
     appliance = Appliance()
-    appliance.handle(m.SpeechStarted(0.5, 0.6))
+    appliance.handle(events.SpeechStarted(0.5, 0.6))
     assert appliance.state == "listening"
-    appliance.handle(m.TimerRang("Your one minute timer is done.", 0.7))
+    appliance.handle(events.TimerRang("Your one minute timer is done.", 0.7))
     assert appliance.spoken() == [] and appliance.state == "listening"

@@ -26,7 +26,7 @@ from bargein.audio.settings import AudioSettings
 from bargein.audio.virtual_room import RoomSettings, VirtualRoom
 from bargein.device.appliance_settings import BargeinSettings, ButtonSettings
 from bargein.device.button import ApplianceButton
-from bargein.device.machine import ButtonPressed, Event
+from bargein.device.events import ButtonPressed, Event
 
 log = logging.getLogger(__name__)
 
