@@ -397,6 +397,11 @@ class WakeWordDetector:
         self._mww.close()
         self._interpreter = None
 
+    @property
+    def wake_word(self) -> str:
+        """The phrase as the model's ``.json`` spells it ("Alexa")."""
+        return self.model.wake_word
+
     def describe(self) -> str:
         """One line for logs and ``bargein doctor``."""
         where = "bundled" if self.model.bundled else str(self.model.tflite_path)

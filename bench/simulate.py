@@ -24,14 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from bargein.agent.base import ReplyStream
-from bargein.agent.classifier import InterruptionClassifier
 from bargein.agent.conversation import Conversation
 from bargein.agent.local import LocalAgent
 from bargein.asr.results import Word
 from bargein.audio.echo_canceller import SpeexCanceller
 from bargein.audio.echo_reference import EchoReference
 from bargein.audio.echo_vad import EchoAwareVad
-from bargein.audio.settings import EchoSettings, VadSettings
+from bargein.audio.settings import EchoSettings, VadSettings, WakeSettings
 from bargein.audio.speech_evidence import SpanEvidence
 from bargein.audio.vad import VoiceDetector
 from bargein.audio.virtual_room import RoomSettings, VirtualRoom
@@ -47,6 +46,7 @@ from bargein.core.frames import CAPTURE_RATE_HZ, AudioFrame
 from bargein.device import events
 from bargein.device import machine as m
 from bargein.device.appliance_settings import BargeinSettings, ListenSettings
+from bargein.device.assemble import assemble, build_machine
 from bargein.device.event_log import InterruptionRecord
 from bargein.device.pipeline import AgentRunner, Pipeline, Strategy
 from bargein.device.timer_bell import TimerBell
@@ -67,9 +67,8 @@ def make_strategy(name: str, settings: BargeinSettings | None = None,
     """A fresh strategy by name; ``listen`` and ``wake_phrase`` are ours only (the
     baselines listen openly)."""
     if name == "bargein":
-        settings = settings or BargeinSettings()
-        return m.BargeinMachine(settings, InterruptionClassifier.from_language(settings.language),
-                                listen or m.OPEN_LISTENING, wake_phrase)
+        return build_machine(settings or BargeinSettings(), listen or m.OPEN_LISTENING,
+                             wake_phrase)
     if name in BASELINES:
         return BASELINES[name]()
     raise ValueError(f"unknown strategy {name!r}; use one of {', '.join(STRATEGIES)}")
@@ -232,18 +231,19 @@ def _record_fields(record: InterruptionRecord) -> dict:
 
 
 def echo_handling(strategy_name: str, room: VirtualRoom):  # noqa: ANN201 - (vad, filter)
-    """What each strategy does about the speaker's own echo.
+    """What each baseline does about the speaker's own echo (``bargein`` is assembled
+    with the daemon's chain, :func:`bargein.device.assemble.assemble`).
 
-    ``bargein`` and ``seed+aec``: the echo reference from the ring's tap, the canceller
-    and the echo-aware VAD. ``livekit-defaults``: an echo canceller in front of a plain
+    ``seed+aec``: the echo reference from the ring's tap, the canceller and the
+    echo-aware VAD, as ours. ``livekit-defaults``: an echo canceller in front of a plain
     VAD (what a WebRTC client gives it). ``seed`` and ``naive-vad``: none.
     """
-    if strategy_name not in ("bargein", "seed+aec", "livekit-defaults"):
+    if strategy_name not in ("seed+aec", "livekit-defaults"):
         return VoiceDetector(VadSettings()), None
     reference = EchoReference(room.ring.rate_hz, room.ring.period_frames,
                               nominal_delay_s=room.settings.output_latency_ms / 1000.0)
     room.ring.set_reference_tap(reference)
-    if strategy_name in ("bargein", "seed+aec"):
+    if strategy_name == "seed+aec":
         vad = EchoAwareVad(VadSettings(), EchoSettings(), reference)
         return vad, vad.filter
     canceller = SpeexCanceller()
@@ -424,26 +424,31 @@ def run_scenario(
     writer.write("run", 0.0, scenario=scenario.name, strategy=strategy_name,
                  rate_hz=CAPTURE_RATE_HZ, asr=asr_name, tv_db=scenario.room.tv_db, **extra)
     observer = SimObserver(writer, room)
-    wake = None
-    if mode == "wake_word" and strategy_name == "bargein":
-        from bargein.audio.wake_word import WakeWordDetector  # loads TensorFlow Lite
-
-        wake = WakeWordDetector()
-    strategy = make_strategy(strategy_name, settings, ListenSettings(mode=mode),
-                             wake.model.wake_word if wake is not None else "")
     agent = ScriptedAgent(scenario.agent.text,
                           clock=lambda: WALL_CLOCK_AT_START + timedelta(seconds=room.now_s))
     agents = AgentRunner(agent, Conversation(), threaded=False,
                          reply_delay_s=scenario.agent.first_sample_s)
     bell = TimerBell(agent.local)
     last_ring_due = WALL_CLOCK_AT_START + timedelta(seconds=max_s)
-    vad, echo_filter = echo_handling(strategy_name, room)
     speech = _KeptSpeech(voice)
-    pipeline = Pipeline(
-        strategy, room.ring, vad, recognition,
-        speech, agents, observer=observer, preroll_ms=settings.preroll_ms,
-        echo_filter=echo_filter, wake=wake,
-    )
+    wake = None
+    if strategy_name == "bargein":
+        # The appliance's own chain, as the daemon assembles it (the wake word detector
+        # with the [wake] defaults in wake_word mode).
+        chain = assemble(
+            room.ring, recognition, speech, agents, bargein=settings,
+            listen=ListenSettings(mode=mode), vad=VadSettings(), echo=EchoSettings(),
+            wake=WakeSettings(), air_delay_s=room.settings.output_latency_ms / 1000.0,
+            observer=observer,
+        )
+        pipeline, wake = chain.pipeline, chain.wake
+    else:
+        vad, echo_filter = echo_handling(strategy_name, room)
+        pipeline = Pipeline(
+            make_strategy(strategy_name), room.ring, vad, recognition,
+            speech, agents, observer=observer, preroll_ms=settings.preroll_ms,
+            echo_filter=echo_filter,
+        )
     tracker = _WordTracker()
     original_handle = pipeline.handle
 
@@ -496,7 +501,7 @@ def run_scenario(
 
     if not scenario.starts_idle:
         if mode == "wake_word" and wake is not None:
-            pipeline.handle(events.WakeWord(0.0, 0.0, wake.model.wake_word))
+            pipeline.handle(events.WakeWord(0.0, 0.0, wake.wake_word))
         elif mode != "open" and strategy_name == "bargein":
             pipeline.handle(events.ButtonPressed(0.0))
         pipeline.handle(events.FinalTranscript(opening_question, 0.0))

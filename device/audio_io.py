@@ -1,5 +1,6 @@
 """The daemon's sound seam: real devices (PyAudio/ALSA) behind the same small
-interface as the virtual room (:mod:`bargein.device.virtual_audio`).
+interface as the virtual room (:mod:`bargein.device.virtual_audio`), one chosen by
+``[audio] backend`` as gpiozero chooses a pin factory (:func:`open_audio`).
 
 Both deliver 16 kHz capture frames to the loop, own the playback ring, keep each
 device open with reconnect and back-off, and beat the ``capture`` and ``playback``
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from bargein.audio.capture import Microphone
@@ -29,6 +31,9 @@ FALLBACK_OUTPUT_RATE_HZ = 48_000
 
 class AudioIO(Protocol):
     ring: PlaybackRing
+    echo_delay_s: float
+    """Nominal delay of the speaker's sound reaching the mic beyond the ring tap's times
+    (the air path): the echo reference's starting point."""
 
     def start(self) -> None: ...
 
@@ -68,6 +73,7 @@ class DeviceAudio:
             period_frames = max(1, rate_hz * settings.period_ms // 1000)
             log.warning("speaker format unknown (%s); building the ring at %d Hz", exc, rate_hz)
         self.ring = PlaybackRing(rate_hz, period_frames, capacity_s=settings.ring_s)
+        self.echo_delay_s = 0.0  # the tap has the DAC times; the air path is ~1 ms
         self.mic = Microphone(settings)
         self.speaker = Speaker(self.ring, settings)
         self._seen_dac_s: float | None = None
@@ -113,3 +119,16 @@ class DeviceAudio:
             self.mic.close(timeout_s)
         finally:
             self.speaker.close(timeout_s)
+
+
+def open_audio(settings: AudioSettings, heartbeats: Heartbeats, *,
+               environ: Mapping[str, str] | None = None,
+               press_button: Callable[[], None] | None = None) -> AudioIO:
+    """The sound backend ``settings.backend`` names: ``device`` (PyAudio/ALSA) or
+    ``virtual`` (the virtual room in real time; ``press_button`` serves its control
+    socket's ``press-button``)."""
+    if settings.backend == "virtual":
+        from bargein.device.virtual_audio import VirtualAudio
+
+        return VirtualAudio(settings, heartbeats, environ=environ, press_button=press_button)
+    return DeviceAudio(settings, heartbeats)

@@ -153,3 +153,16 @@ def open_status_led(settings: ButtonSettings) -> StatusLed | None:
     except GPIOZeroError as exc:
         log.warning("status LED on GPIO%d unusable (%s); running without it", settings.led_pin, exc)
         return None
+
+
+def press_mock_pin(button: ApplianceButton | None) -> None:
+    """Press and release ``button`` through gpiozero's mock pin (the virtual room's
+    ``press-button``); only a warning where the pins are real."""
+    from gpiozero.pins.mock import MockPin
+
+    pin = button.button.pin if button is not None else None
+    if not isinstance(pin, MockPin):
+        log.warning("press-button needs gpiozero mock pins (GPIOZERO_PIN_FACTORY=mock)")
+        return
+    pin.drive_low()
+    pin.drive_high()

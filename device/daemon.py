@@ -44,38 +44,36 @@ from types import FrameType
 import numpy as np
 from gpiozero import GPIOZeroError
 
-from bargein.agent.classifier import InterruptionClassifier, PhraseBook
+from bargein.agent.classifier import PhraseBook
 from bargein.agent.conversation import Conversation
 from bargein.agent.factory import build_agent
 from bargein.asr.malloc_tuning import fix_mmap_threshold
 from bargein.asr.model import MODEL_ENV, check_model_dir, missing_parts, model_dir_from
 from bargein.asr.worker import AsrWorker
-from bargein.audio.echo_reference import EchoReference
-from bargein.audio.echo_vad import EchoAwareVad
 from bargein.core.errors import ConfigError
 from bargein.core.frames import AudioFrame
 from bargein.core.version import package_version
 from bargein.device import events
-from bargein.device import machine as m
 from bargein.device.appliance_settings import BargeinSettings
 from bargein.device.asr_warmup import warm_up_pcm
-from bargein.device.audio_io import AudioIO, DeviceAudio
+from bargein.device.assemble import assemble, classifier_for
+from bargein.device.audio_io import AudioIO, open_audio
 from bargein.device.button import (
     ApplianceButton,
     StatusLed,
     open_button,
     open_status_led,
+    press_mock_pin,
 )
 from bargein.device.config import Config, load_config
 from bargein.device.config_reload import changed_keys, with_keys
 from bargein.device.event_log import EventLog, InterruptionRecord
 from bargein.device.heartbeat import LOOP, Heartbeats
 from bargein.device.interruption_rate import InterruptionRate
-from bargein.device.pipeline import AgentRunner, NullObserver, Pipeline, ThreadedSpeech
+from bargein.device.pipeline import AgentRunner, NullObserver, ThreadedSpeech
 from bargein.device.systemd_notify import SystemdNotifier
 from bargein.device.threaded_asr import ThreadedAsr
 from bargein.device.timer_bell import TimerBell
-from bargein.device.virtual_audio import VirtualAudio
 from bargein.tts.synth import Synthesizer
 from bargein.tts.voice import Voice, load_voice
 
@@ -197,18 +195,6 @@ def make_recognition(config: Config, environ: Mapping[str, str],
     return ThreadedAsr(worker.start())
 
 
-def _press_mock_button(button: ApplianceButton | None) -> None:
-    """The virtual room's ``press-button``: drive gpiozero's mock pin down and up."""
-    from gpiozero.pins.mock import MockPin
-
-    pin = button.button.pin if button is not None else None
-    if not isinstance(pin, MockPin):
-        log.warning("press-button needs gpiozero mock pins (GPIOZERO_PIN_FACTORY=mock)")
-        return
-    pin.drive_low()
-    pin.drive_high()
-
-
 class Daemon:
     """One appliance: build with the config, then :meth:`run` until SIGTERM."""
 
@@ -254,38 +240,18 @@ class Daemon:
             config.events.state_dir, max_bytes=config.events.event_log_max_bytes,
             keep=config.events.event_log_keep, log_transcripts=config.events.log_transcripts,
         )
-        if config.audio.backend == "virtual":
-            self.audio: AudioIO = VirtualAudio(
-                config.audio, self.heartbeats, environ=self.environ,
-                press_button=lambda: _press_mock_button(self.button),
-            )
-        else:
-            self.audio = DeviceAudio(config.audio, self.heartbeats)
-        # Echo control: the ring's tap is the reference (DAC times on the capture clock,
-        # so the nominal delay is only the air path: the virtual room's, or ~0 for real).
+        self.audio: AudioIO = open_audio(config.audio, self.heartbeats, environ=self.environ,
+                                         press_button=lambda: press_mock_pin(self.button))
         ring = self.audio.ring
-        air_s = self.audio.echo_delay_s if isinstance(self.audio, VirtualAudio) else 0.0
-        reference = EchoReference(ring.rate_hz, ring.period_frames, nominal_delay_s=air_s)
-        ring.set_reference_tap(reference)
-        vad = EchoAwareVad(config.vad, config.echo, reference)
-        log.info("echo control: %s canceller", vad.canceller.name)
-        self.wake = None
-        if config.listen.mode == "wake_word":
-            from bargein.audio.wake_word import (
-                WakeWordDetector,  # TFLite: only when used
-            )
-
-            self.wake = WakeWordDetector(config.wake)
-        self.machine = m.BargeinMachine(
-            config.bargein, _classifier(config), config.listen,
-            wake_phrase=self.wake.model.wake_word if self.wake is not None else "")
         self.observer = OperatorLog(config.events.log_transcripts)
-        self.pipeline = Pipeline(
-            self.machine, ring, vad, self.recognition,
-            self.speech, AgentRunner(self.agent, Conversation(), threaded=True),
-            observer=self.observer, preroll_ms=config.bargein.preroll_ms,
-            on_interruption=self._on_interruption, echo_filter=vad.filter, wake=self.wake,
+        chain = assemble(
+            ring, self.recognition, self.speech,
+            AgentRunner(self.agent, Conversation(), threaded=True),
+            bargein=config.bargein, listen=config.listen, vad=config.vad, echo=config.echo,
+            wake=config.wake, air_delay_s=self.audio.echo_delay_s, observer=self.observer,
+            on_interruption=self._on_interruption,
         )
+        self.machine, self.wake, self.pipeline = chain.machine, chain.wake, chain.pipeline
         self.bell = TimerBell(self.timers)
         self.rate = InterruptionRate(
             config.events.rate_window_s, config.events.rate_warn_per_min,
@@ -381,7 +347,7 @@ class Daemon:
         return AudioFrame(pcm=silence, t_seconds=start)
 
     def _current_status(self) -> str:
-        wake_word = self.wake.model.wake_word if self.wake is not None else ""
+        wake_word = self.wake.wake_word if self.wake is not None else ""
         idle = idle_text(self.machine.listen.mode, self.pipeline.follow_up, wake_word)
         return status_line(self.pipeline.state, self.pipeline.muted, self.audio.lost(),
                            self.event_log.problem, self.led_problem,
@@ -444,7 +410,7 @@ class Daemon:
         later = [key for key in changed if key not in LIVE_KEYS]
         if "bargein.language" in live:
             try:
-                self.machine.classifier = _classifier(new)
+                self.machine.classifier = classifier_for(new.bargein)
             except ConfigError as exc:
                 log.error("bargein.language not applied: %s", exc)
                 live.remove("bargein.language")
@@ -500,14 +466,6 @@ class Daemon:
                 log.exception("stopping the %s failed", what)
         log.info("stopped in %.2f s; event log %s", time.monotonic() - started_s,
                  self.event_log.path)
-
-
-def _classifier(config: Config) -> InterruptionClassifier:
-    return InterruptionClassifier.from_language(
-        config.bargein.language,
-        redirect_after_words=config.bargein.redirect_after_words,
-        redirect_after_ms=config.bargein.redirect_after_ms,
-    )
 
 
 def run_daemon(config_path: str | None, environ: Mapping[str, str] | None = None) -> int:

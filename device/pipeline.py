@@ -75,6 +75,9 @@ class Strategy(Protocol):
 class WakeDetector(Protocol):
     """The wake word on the capture path (:class:`bargein.audio.wake_word.WakeWordDetector`)."""
 
+    @property
+    def wake_word(self) -> str: ...
+
     def process(self, frame: AudioFrame) -> WakeDetected | None: ...
 
 

@@ -662,7 +662,8 @@ def test_a_timer_rings_in_the_running_daemon_and_the_button_over_the_ring_is_a_r
     timer set through its agent rings in its voice (STATUS speaking, one log line) and a
     press over the ring is recorded like a press over any answer."""
     from bargein.agent.conversation import Conversation
-    from bargein.device.daemon import Daemon, _press_mock_button
+    from bargein.device.button import press_mock_pin
+    from bargein.device.daemon import Daemon
 
     monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
     monkeypatch.delenv("BARGEIN_VOSK_MODEL", raising=False)
@@ -686,7 +687,7 @@ def test_a_timer_rings_in_the_running_daemon_and_the_button_over_the_ring_is_a_r
             assert "".join(daemon.agent.reply(conversation)) == "Timer set for one second."
             notify.wait_for("STATUS=speaking", 30.0, after_s=ready_s)
             assert [t.ring_message for t in daemon.bell.rung] == ["Your one second timer is done."]
-            _press_mock_button(daemon.button)
+            press_mock_pin(daemon.button)
             deadline = time.monotonic() + 30.0
             while not daemon.pipeline.interruptions:
                 assert time.monotonic() < deadline, "no record of the press over the ring"
