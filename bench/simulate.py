@@ -50,6 +50,7 @@ from bargein.device.assemble import assemble, build_machine
 from bargein.device.event_log import InterruptionRecord
 from bargein.device.pipeline import AgentRunner, Pipeline, Strategy
 from bargein.device.timer_bell import TimerBell
+from bargein.device.word_ledger import WordLedger
 from bargein.tts.voice import Voice, load_voice
 
 log = logging.getLogger(__name__)
@@ -330,7 +331,7 @@ def write_reply_levels(writer: SimLogWriter, speaker: np.ndarray, speaker_rate_h
             by_uid.setdefault(event["utterance_id"], []).append(event)
     for uid, played in sorted(by_uid.items()):
         source = np.concatenate(speech.rendered.get(uid, [np.zeros(0, np.float32)]))
-        words = tracker.words[uid]
+        words = tracker.ledger.get(uid).words
         levels, gains = [], []
         for event in played:
             start_s, end_s = event["start_s"], event["end_s"]
@@ -351,34 +352,28 @@ def write_reply_levels(writer: SimLogWriter, speaker: np.ndarray, speaker_rate_h
 
 
 class _WordTracker:
-    """Turns playback positions into ``word_played`` events (what really came out)."""
+    """Turns playback positions into ``word_played`` events (what really came out), from
+    the pipeline's ledger of the words it queued."""
 
-    def __init__(self) -> None:
-        self.words: dict[int, list] = {}
-        self.rate: dict[int, int] = {}
+    def __init__(self, ledger: WordLedger) -> None:
+        self.ledger = ledger
         self.reported: dict[int, int] = {}
         self.first_sample_s: dict[int, float] = {}
 
-    def queued(self, chunk_event: events.SpeechChunkQueued) -> None:
-        self.words.setdefault(chunk_event.utterance_id, []).extend(chunk_event.words)
-        self.rate[chunk_event.utterance_id] = chunk_event.rate_hz
-
     def update(self, writer: SimLogWriter, uid: int | None, played_s: float, t_point: float) -> None:
-        if uid is None or uid not in self.words:
+        spoken = self.ledger.get(uid)
+        if uid is None or spoken is None or not spoken.words:
             return
         if played_s > 0 and uid not in self.first_sample_s:
             self.first_sample_s[uid] = t_point - played_s
-        rate = self.rate[uid]
-        words = self.words[uid]
+        rate = spoken.rate_hz
         i = self.reported.get(uid, 0)
-        while i < len(words) and words[i].end_sample / rate <= played_s + 1e-9:
-            w = words[i]
+        for i, w in spoken.words_ended_by(played_s, i):
             writer.write("word_played", t_point - (played_s - w.end_sample / rate),
                          text=w.text, start_s=t_point - (played_s - w.start_sample / rate),
                          end_s=t_point - (played_s - w.end_sample / rate),
                          utterance_id=uid, index=i, complete=True)
-            i += 1
-        self.reported[uid] = i
+            self.reported[uid] = i + 1
 
 
 def run_scenario(
@@ -449,15 +444,7 @@ def run_scenario(
             speech, agents, observer=observer, preroll_ms=settings.preroll_ms,
             echo_filter=echo_filter,
         )
-    tracker = _WordTracker()
-    original_handle = pipeline.handle
-
-    def handle(event: events.Event) -> None:
-        if isinstance(event, events.SpeechChunkQueued):
-            tracker.queued(event)
-        original_handle(event)
-
-    pipeline.handle = handle  # type: ignore[method-assign]
+    tracker = _WordTracker(pipeline.ledger)
 
     def place(users: list[UserClip], buttons: list, spans: list[tuple[float, float]]) -> float:
         """Put clips and presses into the room; the time the last of them is over."""
@@ -515,14 +502,16 @@ def run_scenario(
         pipeline.process_frame(frame)
         bell.tick(pipeline, frame.end_s)
         pos = room.ring.position()
-        if not placed and tracker.words:
-            first_uid = min(tracker.words)
+        queued = [] if placed else [u for u in pipeline.ledger.utterance_ids()
+                                    if pipeline.ledger.get(u).words]
+        if queued:
+            first = pipeline.ledger.get(min(queued))
             # Placed as soon as the first sentence is queued: the whole reply is
             # synthesized inline, so every word span is known now.
-            start = tracker.first_sample_s.get(first_uid, room.now_s)
-            rate = tracker.rate[first_uid]
+            start = tracker.first_sample_s.get(first.utterance_id, room.now_s)
+            rate = first.rate_hz
             spans = [(start + w.start_sample / rate, start + w.end_sample / rate)
-                     for w in tracker.words[first_uid]]
+                     for w in first.words]
             last_event_s = max(last_event_s, place(later_users, later_buttons, spans))
             placed = True
         if scenario.duration_s is not None:

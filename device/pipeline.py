@@ -44,6 +44,7 @@ from bargein.audio.vad import VoiceDetector
 from bargein.core.frames import AudioFrame
 from bargein.device import events
 from bargein.device.event_log import InterruptionRecord
+from bargein.device.word_ledger import WordLedger
 from bargein.tts.speech import SpeechChunk
 from bargein.tts.synth import Synthesizer
 
@@ -59,6 +60,12 @@ Starting the reply in the very period after the cut sounds like one voice
 stumbling on; the gap also makes the cut audible as a cut.
 """
 
+
+ECHO_WORDS_BEFORE_S = 3.0
+ECHO_WORDS_AFTER_S = 0.5
+"""The text echo guard compares a transcript with the words the speaker played from
+this long before the playback position to this long after it (the recognizer's words
+lag the sound; the ring's position lags the words queued)."""
 
 ONSET_LAG_S = 1.0
 """How far behind the frame being read the VAD may date an onset: the pre-roll buffer
@@ -323,10 +330,10 @@ class Pipeline:
         self.acoustics = SpeechEvidence()
         self._finished_reported: set[int] = set()
         self._button_presses: queue.SimpleQueue[tuple[str, float]] = queue.SimpleQueue()
-        self._spans: dict[int, tuple[int, list]] = {}  # utterance -> (rate, word spans)
         self.echo_partials_dropped = 0
         self._speech_hold_until_s = -1.0
-        self._spoken: dict[int, list[str]] = {}
+        self.ledger = WordLedger()
+        """What the appliance said: the echo guard, the conversation and the bench read it."""
         self.muted = False
         self.state = "idle"
         self.follow_up = False
@@ -425,18 +432,16 @@ class Pipeline:
                 self.ring.enqueue(chunk.pcm, chunk.rate_hz, chunk.utterance_id)
             if chunk.last:
                 self.ring.end_utterance(chunk.utterance_id)
-            rate, spans = self._spans.setdefault(chunk.utterance_id, (chunk.rate_hz, []))
-            spans.extend(chunk.words)
+            self.ledger.queued(chunk.utterance_id, chunk.rate_hz, chunk.words)
             self.handle(events.SpeechChunkQueued.from_chunk(chunk, now))
 
     def _is_own_echo(self, text: str) -> bool:
         """The text-level echo guard: the words match what the speaker is saying right now."""
         pos = self.ring.position()
-        if pos.utterance_id is None or pos.utterance_id not in self._spans or not text.strip():
+        spoken = self.ledger.get(pos.utterance_id)
+        if spoken is None or not text.strip():
             return False
-        rate, spans = self._spans[pos.utterance_id]
-        lo, hi = pos.played_s - 3.0, pos.played_s + 0.5
-        near = [w.text for w in spans if lo <= w.end_sample / rate and w.start_sample / rate <= hi]
+        near = spoken.words_near(pos.played_s, ECHO_WORDS_BEFORE_S, ECHO_WORDS_AFTER_S)
         return bool(near) and is_own_echo(text, near)
 
     def _report_position(self, now: float) -> None:
@@ -449,9 +454,9 @@ class Pipeline:
         self.handle(events.PlaybackPosition(pos.utterance_id, max(0.0, played_s), now, pos.playing))
         if pos.finished and pos.utterance_id not in self._finished_reported:
             self._finished_reported.add(pos.utterance_id)
-            spoken = " ".join(self._spoken.get(pos.utterance_id, ()))
-            if spoken:
-                self.agents.conversation.add_assistant(spoken)
+            spoken = self.ledger.get(pos.utterance_id)
+            if spoken is not None and spoken.text:
+                self.agents.conversation.add_assistant(spoken.text)
             self.handle(events.PlaybackFinished(pos.utterance_id, now))
 
     # -- actions -------------------------------------------------------------------------
@@ -469,7 +474,7 @@ class Pipeline:
         elif isinstance(action, events.Resume):
             self.ring.resume(action.from_utterance_s)
         elif isinstance(action, events.Speak):
-            self._spoken.setdefault(action.utterance_id, []).append(action.text)
+            self.ledger.said(action.utterance_id, action.text)
             self.speech.say(action.text, action.utterance_id, action.last,
                             self.agents.pace(action.utterance_id))
         elif isinstance(action, events.CancelSpeech):
