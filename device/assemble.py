@@ -12,7 +12,6 @@ and the air delay between the speaker and the microphone.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,8 +31,6 @@ from bargein.device.pipeline import (
     SpeechEngine,
     WakeDetector,
 )
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -94,7 +91,6 @@ def assemble(
     reference = EchoReference(ring.rate_hz, ring.period_frames, nominal_delay_s=air_delay_s)
     ring.set_reference_tap(reference)
     echo_vad = EchoAwareVad(vad, echo, reference)
-    log.info("echo control: %s canceller", echo_vad.canceller.name)
     detector = open_wake_detector(listen, wake)
     machine = build_machine(bargein, listen, detector.wake_word if detector else "")
     pipeline = Pipeline(

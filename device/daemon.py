@@ -252,6 +252,7 @@ class Daemon:
             on_interruption=self._on_interruption,
         )
         self.machine, self.wake, self.pipeline = chain.machine, chain.wake, chain.pipeline
+        log.info("echo control: %s canceller", chain.vad.canceller.name)
         self.bell = TimerBell(self.timers)
         self.rate = InterruptionRate(
             config.events.rate_window_s, config.events.rate_warn_per_min,
