@@ -55,6 +55,7 @@ _PACK_KEYS: dict[str, frozenset[str]] = {
     "limits": frozenset({"min_redirect_words_final"}),
     "model": frozenset({"vosk", "fetch"}),
     "agent": frozenset({"local_answers"}),
+    "spotter": frozenset({"phrases"}),
 }
 _PACK_TOP_KEYS = frozenset({"language", "numbers"})
 
@@ -149,6 +150,9 @@ class PhraseBook:
     """The recognition model the language needs."""
     local_answers: str = ""
     """The language the local agent answers in (its canned answers), when not this one."""
+    spotter: tuple[str, ...] = ()
+    """The command spotter's grammar for this language (``[spotter] phrases``); empty:
+    ``[asr] command_phrases`` (English) stands."""
 
     def phrase_texts(self) -> tuple[str, ...]:
         """Every phrase of the book once, as words: backchannels, each cut category's
@@ -205,6 +209,8 @@ class PhraseBook:
             strip_endings=_word_list(data.get("tokens", {}), "strip_endings", f"{where} [tokens]"),
             model=ModelNeed(vosk=str(model.get("vosk", "")), fetch=str(model.get("fetch", ""))),
             local_answers=str(data.get("agent", {}).get("local_answers", "")),
+            spotter=tuple(" ".join(p) for p in _phrase_list(
+                data.get("spotter", {}), "phrases", f"{where} [spotter]")),
         )
         book.check(where)
         return book
@@ -214,8 +220,9 @@ class PhraseBook:
         normalise` makes of it), and no phrase both a backchannel and a cut: either would
         never match as written."""
         ear = InterruptionClassifier(self)
-        groups: list[tuple[str, tuple[Tokens, ...]]] = [("backchannel", self.backchannels),
-                                                         ("resume", tuple(sorted(self.resume)))]
+        groups: list[tuple[str, tuple[Tokens, ...]]] = [
+            ("backchannel", self.backchannels), ("resume", tuple(sorted(self.resume))),
+            ("spotter", tuple(tuple(p.split()) for p in self.spotter))]
         for kind in _CUT_CATEGORIES:
             groups += [(kind.value, tuple(sorted(self.phrases[kind]))),
                        (kind.value, self.prefixes[kind])]
