@@ -24,6 +24,7 @@ from typing import Any
 
 from bargein.agent.interruption import InterruptionType
 from bargein.core.errors import ConfigError
+from bargein.core.numbers import cardinal_in, speaks
 
 Tokens = tuple[str, ...]
 
@@ -38,6 +39,25 @@ _CUT_CATEGORIES = (
 
 _STRIP = re.compile(r"[^\w\s']+")  # punctuation other than the apostrophe
 _STRETCH = re.compile(r"(\w)\1{2,}")  # "mmmm" -> "mm"
+_DIGITS = re.compile(r"[0-9]+")
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
+
+# Every table and key a phrase pack may hold: anything else is a typo, refused on load.
+_PACK_KEYS: dict[str, frozenset[str]] = {
+    "spellings": frozenset(),  # any keys: the variants
+    "tokens": frozenset({"strip_endings"}),
+    "lead_ins": frozenset({"words", "closers"}),
+    "backchannel": frozenset({"phrases"}),
+    **{kind.value: frozenset({"phrases", "prefixes"}) for kind in _CUT_CATEGORIES},
+    "resume": frozenset({"phrases"}),
+    "messages": frozenset(),  # any keys: the sentences
+    "function_words": frozenset({"words"}),
+    "limits": frozenset({"min_redirect_words_final"}),
+    "model": frozenset({"vosk", "fetch"}),
+    "agent": frozenset({"local_answers"}),
+    "spotter": frozenset({"phrases"}),
+}
+_PACK_TOP_KEYS = frozenset({"language", "numbers"})
 
 
 @dataclass(frozen=True)
@@ -67,6 +87,41 @@ def _phrase_list(table: dict[str, Any], key: str, where: str) -> tuple[Tokens, .
     return tuple(tuple(p.split()) for p in raw if p.split())
 
 
+def _word_list(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    return tuple(w for phrase in _phrase_list(table, key, where) for w in phrase)
+
+
+def _check_layout(data: dict[str, Any], where: str) -> None:
+    """Unknown tables and keys are typos: refused with one line naming them."""
+    for name, value in data.items():
+        if name in _PACK_TOP_KEYS:
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}: {name} must be a string; fix the phrase file")
+            continue
+        if name not in _PACK_KEYS:
+            known = ", ".join(sorted([*_PACK_KEYS, *_PACK_TOP_KEYS]))
+            raise ConfigError(f"{where}: [{name}] is not part of a phrase pack; "
+                              f"tables and keys are {known}")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: [{name}] must be a table; fix the phrase file")
+        allowed = _PACK_KEYS[name]
+        for key, item in value.items():
+            if allowed and key not in allowed:
+                raise ConfigError(f"{where}: [{name}] {key} is not a key of [{name}]; "
+                                  f"keys are {', '.join(sorted(allowed))}")
+            if not allowed and not isinstance(item, str):
+                raise ConfigError(f"{where}: [{name}] {key} must be a string; fix the phrase file")
+
+
+@dataclass(frozen=True)
+class ModelNeed:
+    """The Vosk model a language needs: its directory name under the state dir's
+    ``models/`` (what ``[asr] model`` defaults to) and how to get it (one line)."""
+
+    vosk: str = ""
+    fetch: str = ""
+
+
 @dataclass(frozen=True)
 class PhraseBook:
     """One language's phrase file, already split into canonical tokens."""
@@ -85,6 +140,19 @@ class PhraseBook:
     replaces_said_words` looks past."""
     closers: tuple[Tokens, ...] = ()
     """Courtesy words that close an utterance without changing it ("quiet, please")."""
+    numbers: str = ""
+    """num2words's code for the language: digits in a transcript are spelled in it
+    ("2" -> "two"); empty leaves them as they are."""
+    strip_endings: tuple[str, ...] = ()
+    """Word endings dropped from a longer word before matching (Korean's polite "요":
+    "멈춰요" -> "멈춰"), so a pack lists each phrase once."""
+    model: ModelNeed = ModelNeed()
+    """The recognition model the language needs."""
+    local_answers: str = ""
+    """The language the local agent answers in (its canned answers), when not this one."""
+    spotter: tuple[str, ...] = ()
+    """The command spotter's grammar for this language (``[spotter] phrases``); empty:
+    ``[asr] command_phrases`` (English) stands."""
 
     def phrase_texts(self) -> tuple[str, ...]:
         """Every phrase of the book once, as words: backchannels, each cut category's
@@ -96,22 +164,17 @@ class PhraseBook:
 
     @classmethod
     def load(cls, language: str) -> PhraseBook:
-        """Read ``phrases_<language>.toml`` from the ``bargein.agent`` package."""
-        name = f"phrases_{language}.toml"
-        resource = importlib.resources.files("bargein.agent").joinpath(name)
-        if not resource.is_file():
-            raise ConfigError(
-                f"no phrase file for language {language!r} ({name}); "
-                "set [bargein] language to one that ships, e.g. 'en'"
-            )
-        try:
-            data = tomllib.loads(resource.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{name} is not valid TOML ({exc}); fix the phrase file") from exc
-        return cls.from_dict(data, where=name)
+        """Read ``phrases_<language>.toml`` from the ``bargein.agent`` package, checked:
+        a mistake raises :class:`ConfigError`, one line naming the file and the key."""
+        return _load_pack(language)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "phrases") -> PhraseBook:
+        _check_layout(data, where)
+        numbers = str(data.get("numbers", ""))
+        if numbers and not speaks(numbers):
+            raise ConfigError(f"{where}: numbers = {numbers!r} is not a language num2words "
+                              "spells; use its code (en, ko, de, ...) or leave it out")
         spellings = {
             key.lower(): tuple(str(value).split())
             for key, value in data.get("spellings", {}).items()
@@ -128,7 +191,8 @@ class PhraseBook:
         if not backchannels:
             raise ConfigError(f"{where}: [backchannel] phrases is empty; list at least one")
         limits = data.get("limits", {})
-        return cls(
+        model = data.get("model", {})
+        book = cls(
             language=str(data.get("language", "")),
             spellings=spellings,
             lead_ins=frozenset(data.get("lead_ins", {}).get("words", [])),
@@ -141,7 +205,69 @@ class PhraseBook:
             function_words=frozenset(
                 str(w).lower() for w in data.get("function_words", {}).get("words", [])),
             closers=_phrase_list(data.get("lead_ins", {}), "closers", f"{where} [lead_ins]"),
+            numbers=numbers,
+            strip_endings=_word_list(data.get("tokens", {}), "strip_endings", f"{where} [tokens]"),
+            model=ModelNeed(vosk=str(model.get("vosk", "")), fetch=str(model.get("fetch", ""))),
+            local_answers=str(data.get("agent", {}).get("local_answers", "")),
+            spotter=tuple(" ".join(p) for p in _phrase_list(
+                data.get("spotter", {}), "phrases", f"{where} [spotter]")),
         )
+        book.check(where)
+        return book
+
+    def check(self, where: str) -> None:
+        """Every phrase already in the pack's canonical form (what :meth:`InterruptionClassifier.
+        normalise` makes of it), and no phrase both a backchannel and a cut: either would
+        never match as written."""
+        ear = InterruptionClassifier(self)
+        groups: list[tuple[str, tuple[Tokens, ...]]] = [
+            ("backchannel", self.backchannels), ("resume", tuple(sorted(self.resume))),
+            ("spotter", tuple(tuple(p.split()) for p in self.spotter))]
+        for kind in _CUT_CATEGORIES:
+            groups += [(kind.value, tuple(sorted(self.phrases[kind]))),
+                       (kind.value, self.prefixes[kind])]
+        for table, phrases in groups:
+            for phrase in phrases:
+                canonical = ear.normalise(" ".join(phrase))
+                if canonical != phrase:
+                    raise ConfigError(
+                        f"{where}: [{table}] {' '.join(phrase)!r} is read as "
+                        f"{' '.join(canonical)!r} (spellings, endings, numbers); write that")
+        backchannels = set(self.backchannels)
+        for kind in _CUT_CATEGORIES:
+            both = sorted(" ".join(p) for p in self.phrases[kind] if p in backchannels)
+            if both:
+                raise ConfigError(f"{where}: [{kind.value}] {both[0]!r} is also a backchannel; "
+                                  "keep it in one of the two")
+
+
+def available_languages() -> tuple[str, ...]:
+    """The languages whose phrase pack ships in the package."""
+    names = (r.name for r in importlib.resources.files("bargein.agent").iterdir())
+    return tuple(sorted(n[len("phrases_"):-len(".toml")] for n in names
+                        if n.startswith("phrases_") and n.endswith(".toml")))
+
+
+def _load_pack(language: str) -> PhraseBook:
+    name = f"phrases_{language}.toml"
+    if not _LANGUAGE_CODE.fullmatch(language):
+        raise ConfigError(f"language {language!r} is not a language code; set [bargein] "
+                          f"language to one of {', '.join(available_languages())}")
+    resource = importlib.resources.files("bargein.agent").joinpath(name)
+    if not resource.is_file():
+        raise ConfigError(
+            f"no phrase pack for language {language!r} ({name}); set [bargein] language to "
+            f"one of {', '.join(available_languages())}, or add the pack (README: "
+            "\"How a third language is added\")"
+        )
+    try:
+        data = tomllib.loads(resource.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name} is not valid TOML ({exc}); fix the phrase file") from exc
+    if data.get("language") != language:
+        raise ConfigError(f"{name}: language = {data.get('language')!r} does not match the "
+                          f"file name; write language = {language!r}")
+    return PhraseBook.from_dict(data, where=name)
 
 
 class InterruptionClassifier:
@@ -178,11 +304,21 @@ class InterruptionClassifier:
         """Canonical tokens: case, punctuation, hyphens and ASR spellings folded."""
         text = text.lower().replace("-", " ").replace("\u2019", "'")
         text = _STRETCH.sub(r"\1\1", _STRIP.sub(" ", text))
+        if self.phrases.numbers:
+            text = _DIGITS.sub(lambda m: " " + cardinal_in(int(m.group()), self.phrases.numbers)
+                               .replace("-", " ").replace(",", "") + " ", text)
+        spellings = self.phrases.spellings
         tokens: list[str] = []
         for raw in text.split():
             word = raw.strip("'")
-            if word:
-                tokens.extend(self.phrases.spellings.get(word, (word,)))
+            if not word:
+                continue
+            if word not in spellings:
+                for ending in self.phrases.strip_endings:
+                    if len(word) > len(ending) and word.endswith(ending):
+                        word = word[: -len(ending)]
+                        break
+            tokens.extend(spellings.get(word, (word,)))
         return tuple(tokens)
 
     # -- backchannels -----------------------------------------------------------------

@@ -31,13 +31,15 @@ _models: dict[Path, vosk.Model] = {}
 _models_lock = threading.Lock()
 
 
-def model_dir_from(settings: AsrSettings, state_dir: str | Path) -> Path:
-    """The model directory: ``[asr] model``, then ``$BARGEIN_VOSK_MODEL``, then the state dir."""
+def model_dir_from(settings: AsrSettings, state_dir: str | Path,
+                   default_name: str = DEFAULT_MODEL_NAME) -> Path:
+    """The model directory: ``[asr] model``, then ``$BARGEIN_VOSK_MODEL``, then the state
+    dir's ``models/<default_name>`` (the language's model; English by default)."""
     if settings.model:
         return Path(settings.model)
     if os.environ.get(MODEL_ENV):
         return Path(os.environ[MODEL_ENV])
-    return Path(state_dir) / "models" / DEFAULT_MODEL_NAME
+    return Path(state_dir) / "models" / default_name
 
 
 def missing_parts(model_dir: Path) -> list[str]:

@@ -96,6 +96,8 @@ def pronunciations_for(language: str) -> Pronunciations | None:
     """The pronouncing dictionary for ``language`` (English: pocketsphinx's bundled CMU
     dictionary), read once per process; None for a language without one."""
     if language != "en":
+        log.info("no pronouncing dictionary for %r: a spotted command counts only where the "
+                 "open decode heard nothing confident (no sound-alike check)", language)
         return None
     from bargein.asr.pocketsphinx_model import ModelMissingError, bundled_model
 

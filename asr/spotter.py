@@ -20,7 +20,7 @@ from bargein.asr.recognizer import StreamingRecognizer
 from bargein.asr.settings import parse_phrases
 from bargein.asr.vocabulary import model_vocabulary
 
-__all__ = ["make_spotter", "parse_phrases", "spotter_grammar"]
+__all__ = ["known_phrases", "make_spotter", "parse_phrases", "spotter_grammar"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,15 @@ def _in_vocabulary(word: str, vocabulary: frozenset[str]) -> str | None:
         if form in vocabulary:
             return form
     return None
+
+
+def known_phrases(model_dir: Path, phrases: Sequence[str]) -> list[str] | None:
+    """The phrases whose every word the model at ``model_dir`` knows (any letter case);
+    None when the model does not say what it knows."""
+    vocabulary = _vocabulary(Path(model_dir).resolve())
+    if not vocabulary:
+        return None
+    return [p for p in phrases if all(_in_vocabulary(w, vocabulary) for w in p.split())]
 
 
 def spotter_grammar(

@@ -30,6 +30,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from bargein.agent.classifier import PhraseBook
 from bargein.agent.interruption import CUT_TYPES, InterruptionType
 from bargein.bench.recordings import (
     RecordingError,
@@ -53,7 +54,7 @@ IDLE_OUTCOMES = ("turn", "ignored")
 STARTS = ("answer", "idle")
 CONTINUE_TYPES = frozenset({InterruptionType.BACKCHANNEL, InterruptionType.NOISE})
 
-_TOKEN = re.compile(r"[a-z0-9']+")
+_TOKEN = re.compile(r"(?:[^\W_]|')+")  # letters of any script, digits, apostrophes
 
 
 class ScenarioError(ConfigError):
@@ -186,6 +187,7 @@ class Scenario:
     duration_s: float | None = None  # run this long; None = until the appliance is done (runner's rule)
     start: str = "answer"  # "answer": the appliance starts answering at t = 0; "idle": it waits
     listen_mode: str = "open"  # [listen] mode of the appliance in this scenario
+    language: str = "en"  # [bargein] language of the appliance: the phrase pack it hears with
 
     @property
     def starts_idle(self) -> bool:
@@ -492,6 +494,11 @@ def scenario_from_dict(data: Mapping[str, Any], path: Path) -> Scenario:
     description = top.get("description", str, required=True)
     duration_s = top.get("duration_s", float, None, lo=0.1, hi=3600.0)
     start = top.get("start", str, "answer", choices=STARTS)
+    language = top.get("language", str, "en")
+    try:
+        PhraseBook.load(language)
+    except ConfigError as exc:
+        raise ScenarioError(f"{source}: top level language: {exc}") from exc
     for key in ("agent", "room", "user", "button", "expect", "listen"):
         top.used.add(key)
     top.finish()
@@ -539,7 +546,7 @@ def scenario_from_dict(data: Mapping[str, Any], path: Path) -> Scenario:
                                 f"last entry at {last} s; make it longer")
     return Scenario(name=path.stem, path=path, description=description, agent=agent, room=room,
                     users=users, buttons=buttons, expect=expect, duration_s=duration_s,
-                    start=start, listen_mode=listen_mode)
+                    start=start, listen_mode=listen_mode, language=language)
 
 
 def load_scenario(path: Path | str) -> Scenario:

@@ -77,16 +77,25 @@ class AsrChoice:
         return dataclasses.replace(self, engine="pocketsphinx")
 
 
-def recognition_for(choice: AsrChoice, oracle: OracleRecognizer) -> tuple[Recognition, str]:
+def recognition_for(choice: AsrChoice, oracle: OracleRecognizer,
+                    language: str = "en") -> tuple[Recognition, str]:
     """The recognition a run uses and its name for every output ("oracle",
     "pocketsphinx:en-us (with spotter, with phrase judge, decode cost profile, cpu x1)",
-    ...)."""
+    ...); its spotter listens for ``language``'s phrase pack. A language other than
+    English needs ``--asr vosk --model`` (its model) or the oracle: the default engines
+    hear English, and a Korean run must never be heard in English."""
     from bargein.asr.settings import AsrSettings
 
+    if language != "en" and choice.engine not in ("oracle", "vosk"):
+        raise ConfigError(f"a {language!r} scenario needs --asr vosk --model DIR (a {language!r} "
+                          f"Vosk model) or --asr oracle; --asr {choice.engine} hears English")
+    if language != "en" and choice.engine == "vosk" and not choice.model:
+        raise ConfigError(f"a {language!r} scenario needs --model DIR, its {language!r} Vosk "
+                          "model (the default is the English one)")
     choice = choice.resolved()
     if choice.engine == "oracle":
         return OracleRecognition(oracle), f"oracle ({oracle.latency_s * 1000:.0f} ms after each word)"
-    engines = _engines(choice.engine, choice.model)
+    engines = _engines(choice.engine, choice.model, language)
     cost = DecodeCost(engines.name, choice.decode_cost, choice.cpu_scale)
     recognizers = [engines.main()] + ([engines.spotter()] if engines.spotter else [])
     recognizers += [engines.judge()] if engines.judge else []
@@ -96,22 +105,23 @@ def recognition_for(choice: AsrChoice, oracle: OracleRecognizer) -> tuple[Recogn
     return worker, f"{engines.name} ({spotter}{judge}, {cost.describe()})"
 
 
-_ENGINES: dict[tuple[str, str], object] = {}
+_ENGINES: dict[tuple[str, str, str], object] = {}
 
 
-def _engines(engine: str, model: str):  # noqa: ANN202 - bargein.asr.engines.Engines
+def _engines(engine: str, model: str, language: str):  # noqa: ANN202 - bargein.asr.engines.Engines
     """The engine's recognizer factories, built once per process (models load slowly);
-    the phrase judge listens for the configured language's phrase book."""
+    the spotter and the phrase judge listen for ``language``'s phrase book."""
     from bargein.agent.classifier import PhraseBook
     from bargein.asr.engines import build_recognizers
     from bargein.asr.settings import AsrSettings
+    from bargein.device.assemble import asr_for_language
     from bargein.device.config import load_config
 
-    key = (engine, model)
+    key = (engine, model, language)
     if key not in _ENGINES:
         config = load_config()
-        settings = AsrSettings(engine=engine, model=model)
-        phrases = PhraseBook.load(config.bargein.language).phrase_texts()
+        settings = asr_for_language(AsrSettings(engine=engine, model=model), language)
+        phrases = PhraseBook.load(language).phrase_texts()
         _ENGINES[key] = build_recognizers(settings, config.events.state_dir, phrases)
     return _ENGINES[key]
 

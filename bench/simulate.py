@@ -13,6 +13,7 @@ nothing depends on the wall clock).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -403,6 +404,8 @@ def run_scenario(
     cpu0 = time.process_time()
     voice = voice or load_voice()
     settings = settings or BargeinSettings()
+    if settings.language != scenario.language:  # the scenario's people speak its language
+        settings = dataclasses.replace(settings, language=scenario.language)
     room = VirtualRoom(RoomSettings(
         echo_gain_db=scenario.room.echo_gain_db, echo_delay_ms=scenario.room.echo_delay_ms,
         reverb_ms=scenario.room.reverb_ms, noise_db=scenario.room.noise_db,
@@ -410,12 +413,14 @@ def run_scenario(
     ))
     oracle_utts: list[OracleUtterance] = []
     oracle = OracleRecognizer(oracle_utts, asr_latency_ms / 1000.0)
-    recognition, asr_name = recognition_for(asr or AsrChoice(), oracle)
+    recognition, asr_name = recognition_for(asr or AsrChoice(), oracle, settings.language)
     writer = SimLogWriter(log_path)
     mode = listen_mode or scenario.listen_mode
     extra = {"start": "idle"} if scenario.starts_idle else {}
     if mode != "open":
         extra["listen"] = mode
+    if scenario.language != "en":
+        extra["language"] = scenario.language
     writer.write("run", 0.0, scenario=scenario.name, strategy=strategy_name,
                  rate_hz=CAPTURE_RATE_HZ, asr=asr_name, tv_db=scenario.room.tv_db, **extra)
     observer = SimObserver(writer, room)

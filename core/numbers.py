@@ -96,3 +96,18 @@ def clock(hours: int, minutes: int) -> str:
     if minutes < 10:
         return f"{spoken_hours} oh {cardinal(minutes)}"
     return f"{spoken_hours} {cardinal(minutes)}"
+
+
+def speaks(language: str) -> bool:
+    """Whether num2words spells numbers in ``language`` (its code: "en", "ko", "de", ...)."""
+    from num2words import CONVERTER_CLASSES
+
+    return language in CONVERTER_CLASSES
+
+
+def cardinal_in(n: int, language: str) -> str:
+    """``n`` spelled in ``language``: English in the US convention of :func:`cardinal`,
+    any other language as num2words writes it (``cardinal_in(21, "ko")`` → "이십일")."""
+    if language == "en":
+        return cardinal(n)
+    return num2words(n, lang=language)

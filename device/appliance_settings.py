@@ -11,7 +11,9 @@ from bargein.core.settings import setting
 class BargeinSettings:
     """How the appliance reacts when someone talks over it."""
 
-    language: str = setting("en", "Language of the phrase file used to classify interruptions")
+    language: str = setting(
+        "en", "Language of what people say: its phrase pack (agent/phrases_<language>.toml: "
+        "backchannels, cancellations, ... and the number speller) and the Vosk model it needs")
     duck_db: float = setting(
         -18.0, "Gain applied to the voice while a possible interruption is judged",
         unit="dB", min=-60.0, max=0.0,

@@ -12,10 +12,12 @@ and the air delay between the speaker and the microphone.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bargein.agent.classifier import InterruptionClassifier
+from bargein.agent.classifier import InterruptionClassifier, PhraseBook
+from bargein.asr.settings import AsrSettings
 from bargein.audio.echo_reference import EchoReference
 from bargein.audio.echo_vad import EchoAwareVad
 from bargein.audio.playback import PlaybackRing
@@ -50,6 +52,16 @@ def classifier_for(settings: BargeinSettings) -> InterruptionClassifier:
         redirect_after_words=settings.redirect_after_words,
         redirect_after_ms=settings.redirect_after_ms,
     )
+
+
+def asr_for_language(asr: AsrSettings, language: str) -> AsrSettings:
+    """``[asr]`` with the command spotter listening for ``language``'s words: a pack's
+    ``[spotter] phrases`` replace ``[asr] command_phrases`` (English phrases, which a
+    Korean model would force every sound onto)."""
+    spotter = PhraseBook.load(language).spotter
+    if not spotter:
+        return asr
+    return dataclasses.replace(asr, command_phrases=", ".join(spotter))
 
 
 def build_machine(settings: BargeinSettings, listen: ListenSettings,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bargein.agent.classifier import PhraseBook
 from bargein.agent.settings import AgentSettings
 from bargein.asr.settings import AsrSettings
 from bargein.audio.settings import (
@@ -149,7 +150,16 @@ def _env_name(where: str, value: str) -> None:
                           "letters, digits and _ (like BARGEIN_API_KEY)")
 
 
+def _language(where: str, value: str) -> None:
+    """A language whose phrase pack ships, and checks."""
+    try:
+        PhraseBook.load(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
 _WHAT_IT_IS: dict[str, Callable[[str, Any], None]] = {
+    "bargein.language": _language,
     "agent.llm_url": _url,
     "agent.api_key_env": _env_name,
     "asr.model": _existing_dir,
@@ -165,6 +175,9 @@ def config_from_dict(data: dict[str, Any], source: str = "<config>") -> Config:
     hints = typing.get_type_hints(Config)
     built = {}
     for name, table in data.items():
+        if name == "appliance":
+            raise ConfigError(f"{source}: [appliance]: unknown table; the language is "
+                              "[bargein] language (e.g. language = \"ko\")")
         if name not in sections:
             known = ", ".join(f"[{s}]" for s in sections)
             raise ConfigError(f"{source}: [{name}]: unknown table; tables are {known}")

@@ -39,6 +39,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from types import FrameType
 
 import numpy as np
@@ -48,15 +49,21 @@ from bargein.agent.classifier import PhraseBook
 from bargein.agent.conversation import Conversation
 from bargein.agent.factory import build_agent
 from bargein.asr.malloc_tuning import fix_mmap_threshold
-from bargein.asr.model import MODEL_ENV, check_model_dir, missing_parts, model_dir_from
+from bargein.asr.model import (
+    DEFAULT_MODEL_NAME,
+    MODEL_ENV,
+    check_model_dir,
+    missing_parts,
+    model_dir_from,
+)
 from bargein.asr.worker import AsrWorker
-from bargein.core.errors import ConfigError
+from bargein.core.errors import ConfigError, ModelMissingError
 from bargein.core.frames import AudioFrame
 from bargein.core.version import package_version
 from bargein.device import events
 from bargein.device.appliance_settings import BargeinSettings
 from bargein.device.asr_warmup import warm_up_pcm
-from bargein.device.assemble import assemble, classifier_for
+from bargein.device.assemble import asr_for_language, assemble
 from bargein.device.audio_io import AudioIO, open_audio
 from bargein.device.button import (
     ApplianceButton,
@@ -104,7 +111,8 @@ _STATE_TEXT = {
 }
 
 LIVE_KEYS = frozenset(
-    {f"bargein.{f.name}" for f in dataclasses.fields(BargeinSettings)} - {"bargein.preroll_ms"}
+    {f"bargein.{f.name}" for f in dataclasses.fields(BargeinSettings)}
+    - {"bargein.preroll_ms", "bargein.language"}  # the language picks the model and spotter
     | {"tts.length_scale", "tts.volume", "listen.follow_up_s"}
     | {"events.log_transcripts", "events.rate_window_s", "events.rate_warn_per_min",
        "events.event_log_max_bytes", "events.event_log_keep"}
@@ -172,14 +180,28 @@ class OperatorLog(NullObserver):
 def make_recognition(config: Config, environ: Mapping[str, str],
                      voice: Voice) -> ThreadedAsr:
     """The configured engine on its worker thread, warmed up with ``voice`` saying a few
-    phrases. In the virtual room without a Vosk model, pocketsphinx with its bundled
-    en-us model stands in (said once in the log); real devices need the model."""
-    asr = config.asr
+    phrases, listening for ``[bargein] language``: its Vosk model (the pack's ``[model]``
+    under the state dir unless ``[asr] model`` names one) and its spotter phrases. In the
+    virtual room without the English Vosk model, pocketsphinx with its bundled en-us model
+    stands in (said once in the log); real devices, and every other language, need the
+    model: a missing one stops start-up with one line naming the fix."""
+    language = config.bargein.language
+    book = PhraseBook.load(language)
+    asr = asr_for_language(config.asr, language)
+    if asr.engine == "pocketsphinx" and language != "en":
+        raise ConfigError(f"[asr] engine = \"pocketsphinx\" hears only English here, and "
+                          f"[bargein] language is {language!r}; set [asr] engine = \"vosk\" "
+                          f"with its model ({book.model.fetch or book.model.vosk})")
     if asr.engine == "vosk":
-        model_dir = model_dir_from(asr, config.events.state_dir)
+        default_name = book.model.vosk or DEFAULT_MODEL_NAME
+        model_dir = model_dir_from(asr, config.events.state_dir, default_name)
         explicit = bool(asr.model or environ.get(MODEL_ENV))
         if missing_parts(model_dir):
-            if config.audio.backend != "virtual" or explicit:
+            if config.audio.backend != "virtual" or explicit or language != "en":
+                if language != "en" and book.model.fetch:
+                    raise ModelMissingError(
+                        f"[bargein] language = {language!r} needs its Vosk model "
+                        f"({default_name}), not found at {model_dir}: {book.model.fetch}")
                 check_model_dir(model_dir)  # raises ModelMissingError: one line with the fetch command
             log.warning(
                 "virtual room: no English Vosk model at %s; recognising with pocketsphinx and "
@@ -187,12 +209,31 @@ def make_recognition(config: Config, environ: Mapping[str, str],
                 "accurate than Vosk)", model_dir,
             )
             asr = dataclasses.replace(asr, engine="pocketsphinx", model="")
-    worker = AsrWorker.from_settings(
-        asr, config.events.state_dir,
-        phrases=PhraseBook.load(config.bargein.language).phrase_texts())
+        else:
+            asr = dataclasses.replace(asr, model=str(model_dir))
+            _check_model_language(model_dir, book)
+    if book.local_answers and book.local_answers != language and config.agent.kind == "local":
+        log.info("language %s: the local agent's answers are in %s (its canned answers are "
+                 "not translated); [agent] kind = \"llm\" answers in %s", language,
+                 book.local_answers, language)
+    worker = AsrWorker.from_settings(asr, config.events.state_dir, phrases=book.phrase_texts())
     if asr.warm_up:
         worker.warm_up(warm_up_pcm(voice))
     return ThreadedAsr(worker.start())
+
+
+def _check_model_language(model_dir: Path, book: PhraseBook) -> None:
+    """A model that knows none of the language's phrases is another language's model:
+    stop with the fix rather than hear every word wrong."""
+    from bargein.asr.spotter import known_phrases
+
+    phrases = book.phrase_texts()
+    known = known_phrases(model_dir, phrases)
+    if known is not None and not known:
+        raise ModelMissingError(
+            f"the Vosk model {model_dir} knows none of the {book.language!r} phrases "
+            f"({', '.join(phrases[:3])}, ...): it is another language's model; "
+            f"{book.model.fetch or 'point [asr] model at a ' + repr(book.language) + ' model'}")
 
 
 class Daemon:
@@ -409,13 +450,6 @@ class Daemon:
         changed = changed_keys(self.config, new)
         live = [key for key in changed if key in LIVE_KEYS]
         later = [key for key in changed if key not in LIVE_KEYS]
-        if "bargein.language" in live:
-            try:
-                self.machine.classifier = classifier_for(new.bargein)
-            except ConfigError as exc:
-                log.error("bargein.language not applied: %s", exc)
-                live.remove("bargein.language")
-                later.append("bargein.language")
         self.config = with_keys(self.config, new, live)
         self._apply_live(self.config)
         if not changed:

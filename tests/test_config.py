@@ -48,6 +48,8 @@ def test_values_are_read(tmp_path):
         ("[audio]\nframe_ms = 25\n", ["[audio] frame_ms", "one of 10, 20, 30"]),
         ("[agent]\nkind = 'cloud'\n", ["[agent] kind", "'local', 'llm'"]),
         ("[vad\n", ["not valid TOML"]),
+        ("[bargein]\nlanguage = 'fr'\n", ["[bargein] language", "no phrase pack", "en, ko"]),
+        ("[appliance]\nlanguage = 'ko'\n", ["[appliance]", "[bargein] language"]),
     ],
 )
 def test_mistakes_are_one_clear_line(tmp_path, text, fragments):
@@ -59,6 +61,10 @@ def test_mistakes_are_one_clear_line(tmp_path, text, fragments):
     assert str(path) in message
     for fragment in fragments:
         assert fragment in message
+
+
+def test_a_language_with_a_pack_is_accepted(tmp_path):
+    assert load_config(write(tmp_path, '[bargein]\nlanguage = "ko"\n')).bargein.language == "ko"
 
 
 def test_missing_explicit_file_names_the_fix(tmp_path):

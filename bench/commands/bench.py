@@ -7,8 +7,14 @@ import logging
 import os
 from pathlib import Path
 
-from bargein.bench.bench_report import bench_document, format_report, write_document
+from bargein.bench.bench_report import (
+    OURS,
+    bench_document,
+    format_report,
+    write_document,
+)
 from bargein.bench.bench_runner import kept_outcomes, run_suite
+from bargein.bench.partial_latency import SOURCES, summarise_partial_latency
 from bargein.bench.scenario import SUITE_DIR, load_suite
 from bargein.bench.scoring import score_scenario
 from bargein.bench.sim_recognition import add_asr_arguments, asr_choice
@@ -51,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
         outcomes = run_suite(scenarios, strategies, asr=asr_choice(args),
                              asr_latency_ms=args.asr_latency_ms, jobs=max(1, args.jobs),
                              events_dir=args.events_dir, listen_mode=args.listen_mode)
+    ours_events = []
     for result in outcomes:
+        if result.strategy == OURS:
+            ours_events.append(result.events)
         score = score_scenario(result.scenario, result.events, cpu_s=result.cpu_s)
         scores[result.strategy].append(score)
         recognition = result.asr
@@ -60,6 +69,19 @@ def run(args: argparse.Namespace) -> int:
     document = bench_document(scores, recognition=recognition)
     print(f"recognition: {recognition}")
     print(format_report(document))
+    if ours_events and not recognition.startswith("oracle"):
+        # the recognizer's own latency, measured inside the loop (a real engine only: the
+        # oracle's is the fixed --asr-latency-ms)
+        latency = summarise_partial_latency(ours_events)
+        document["asr_partial_latency"] = latency
+        print(f"partial latency after a clip's voiced end ({OURS}): " + ", ".join(
+            f"{source} p50 {_ms(latency[f'{source}_after_end_ms_p50'])} "
+            f"p95 {_ms(latency[f'{source}_after_end_ms_p95'])} "
+            f"({latency[f'{source}_clips']} clips)" for source in SOURCES))
     if args.json:
         write_document(document, args.json)
     return 0
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms"
