@@ -41,6 +41,8 @@ def test_both_packs_ship():
     ("다시 말해 줘", T.CLARIFICATION),
     ("대신 내일 날씨 알려 줘", T.REDIRECT), ("오늘 날씨는 어때", T.REDIRECT),
     ("아니 됐어", T.CANCELLATION),  # the last marker wins, as "actually, never mind"
+    # Vosk writes a stem and its ending apart: two unknown tokens are one word, not a turn.
+    ("쉬고 이죠", T.NOISE), ("저기 요", T.NOISE), ("내일 은 어때", T.REDIRECT),
 ])
 def test_korean_utterances_are_typed(ko, text, kind):
     assert ko.classify_final(text) is kind
