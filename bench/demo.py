@@ -1,9 +1,11 @@
 """The demo conversation: every kind of moment, in the virtual room, through the whole pipeline.
 
-A question; the answer gets an "uh-huh" (it talks on); a correction (it cuts and
-takes it in); a cough (it talks on); a "stop" (it cuts); a "continue" (it plays
-the rest). The local agent answers; recognition is the oracle unless an English
-Vosk model is installed (said plainly in the output).
+A question; the answer gets an "uh-huh" (it talks on); a cough (it talks on); a
+"stop" (it cuts); a "continue" (it plays the rest); a correction over the rest (it
+cuts and takes it in). Each comes while the appliance is talking: the answer to
+"how do you work" lasts about 40 s. The local agent answers; recognition is
+pocketsphinx's bundled English model unless an English Vosk model is installed (said
+plainly in the output).
 """
 
 from __future__ import annotations
@@ -36,10 +38,10 @@ def demo_scenario(workdir: Path) -> Scenario:
     """The scripted conversation (times in seconds after the first answer starts)."""
     said = [
         (2.2, "uh-huh", "uh huh", -22.0),
-        (6.0, "no, I meant the button", None, -20.0),
-        (12.0, "", None, -24.0),  # a cough (noise clip)
-        (16.5, "stop", None, -20.0),
-        (19.5, "continue", None, -20.0),
+        (5.0, "", None, -24.0),  # a cough (noise clip)
+        (8.5, "stop", None, -20.0),
+        (11.5, "continue", None, -20.0),
+        (17.0, "no, I meant the button", None, -20.0),
     ]
     cough = write_cough(workdir / "cough.wav")
     users = []
@@ -52,11 +54,11 @@ def demo_scenario(workdir: Path) -> Scenario:
     return Scenario(
         name="demo",
         path=Path("demo"),
-        description="A conversation with a backchannel, a correction, a cough, a stop and a continue",
+        description="A conversation with a backchannel, a cough, a stop, a continue and a correction",
         agent=AgentSpec(text=""),
         room=RoomSpec(echo_gain_db=-14.0, echo_delay_ms=8.0, reverb_ms=120.0, noise_db=-62.0),
         users=tuple(users),
         buttons=(),
         expect=Expectation("cut", InterruptionType.CORRECTION),
-        duration_s=32.0,
+        duration_s=30.0,
     )

@@ -53,3 +53,10 @@ def test_demo_hears_with_a_real_recognizer_and_keeps_one_voice_level(tmp_path, c
     assert len(gains) >= 2 and all(abs(g) <= 1.0 for g in gains), gains
     score = score_scenario(demo_scenario(tmp_path), events)
     assert score.self_ducks == 0, score.notes
+    # Each moment comes while the appliance talks: "stop" cuts the answer, "continue"
+    # plays its rest (not a new turn the agent cannot answer), the correction cuts that.
+    lines = printed.splitlines()
+    assert "cancellation, cancelled" in printed and "correction, cut" in printed
+    after_continue = next(i for i, line in enumerate(lines) if line.endswith("you      : continue"))
+    assert lines[after_continue + 1].split(" bargein  : ")[-1].startswith("Then I work out")
+    assert "can't help" not in printed

@@ -37,16 +37,19 @@ def _spoken_lines(events) -> list[tuple[float, str]]:  # noqa: ANN001 - SimEvent
         if event.kind != "speak" or not event["text"]:
             continue
         utterance = event["utterance_id"]
-        words = event["text"].split()
+        tokens = event["text"].split()
+        # Piper's spans are words: a dash standing alone between them is no word.
+        spoken = [i for i, token in enumerate(tokens) if any(ch.isalnum() for ch in token)]
         start = first_word.get(utterance, 0)
-        first_word[utterance] = start + len(words)
-        heard = [i for i in range(len(words)) if (utterance, start + i) in played]
+        first_word[utterance] = start + len(spoken)
+        heard = [i for n, i in enumerate(spoken) if (utterance, start + n) in played]
         if not heard:
             continue
-        text = " ".join(words[: heard[-1] + 1])
-        if len(heard) < len(words):
+        text = " ".join(tokens[: heard[-1] + 1])
+        if len(heard) < len(spoken):
             text += " —"
-        lines.append((played[(utterance, start + heard[0])], f"bargein  : {text}"))
+        first = spoken.index(heard[0])
+        lines.append((played[(utterance, start + first)], f"bargein  : {text}"))
     return lines
 
 
@@ -63,7 +66,9 @@ def _transcript(result) -> list[str]:  # noqa: ANN001 - SimResult
             line = f"  record: {record.type.value}, {record.handling}"
             if record.handling in ("cut", "cancelled", "button"):
                 heard = " ".join(record.words_heard[-6:])
-                line += (f"; heard ...\"{heard}\", cut in \"{record.word_cut or '-'}\", "
+                where = (f"cut in \"{record.word_cut}\"" if record.word_cut
+                         else "cut between words")
+                line += (f"; heard ...\"{heard}\", {where}, "
                          f"{len(record.words_unplayed)} words unplayed, "
                          f"{record.progress_pct:.0f}% played")
             timed.append((event.t_s, line))
@@ -86,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     write_wav(out / "mic.wav", result.mic, 16000)
     render_timeline(result.speaker.astype("float32") / 32768.0,
                     result.mic.astype("float32") / 32768.0, 16000, result.events,
-                    out / "timeline.png", "bargein demo: backchannel, correction, cough, stop, continue")
+                    out / "timeline.png", "bargein demo: backchannel, cough, stop, continue, correction")
     print()
     print("\n".join(_transcript(result)))
     print()
