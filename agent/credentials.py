@@ -1,4 +1,8 @@
-"""The LLM API key: from a systemd credential, else an environment variable.
+"""Secrets for the online agents: from a systemd credential, else an environment variable.
+
+The LLM's API key is credential ``agent-api-key`` (else ``[agent] api_key_env``);
+Home Assistant's long-lived access token is credential ``ha-token`` (else
+``[agent] ha_token_env``).
 
 The key is a secret: it is never logged, never put in an error message and never
 shown by ``repr``. :class:`ApiKey` wraps it so an accidental ``%r`` or f-string
@@ -15,6 +19,7 @@ from bargein.agent.settings import AgentSettings
 from bargein.core.errors import ConfigError
 
 CREDENTIAL_NAME = "agent-api-key"
+HA_CREDENTIAL_NAME = "ha-token"
 
 
 class ApiKey:
@@ -48,24 +53,42 @@ def load_api_key(
     file there, readable only by the service. Returns None when neither is set (many
     local servers, such as Ollama, need no key).
     """
+    return load_secret(CREDENTIAL_NAME, settings.api_key_env, environ)
+
+
+def load_ha_token(
+    settings: AgentSettings, environ: Mapping[str, str] | None = None
+) -> ApiKey | None:
+    """Home Assistant's token from ``$CREDENTIALS_DIRECTORY/ha-token``, else ``$<ha_token_env>``.
+
+    ``LoadCredential=ha-token:/etc/bargein/ha-token``. None when neither is set (Home
+    Assistant will then refuse every request, which the agent reports).
+    """
+    return load_secret(HA_CREDENTIAL_NAME, settings.ha_token_env, environ)
+
+
+def load_secret(
+    credential: str, env_name: str, environ: Mapping[str, str] | None = None
+) -> ApiKey | None:
+    """The secret from ``$CREDENTIALS_DIRECTORY/<credential>``, else ``$<env_name>``."""
     env = os.environ if environ is None else environ
     directory = env.get("CREDENTIALS_DIRECTORY")
     if directory:
-        path = Path(directory) / CREDENTIAL_NAME
+        path = Path(directory) / credential
         if path.is_file():
             try:
                 value = path.read_text(encoding="utf-8").strip()
             except (OSError, UnicodeDecodeError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
                 raise ConfigError(
-                    f"credential {CREDENTIAL_NAME}: cannot read it ({reason}); write the key "
+                    f"credential {credential}: cannot read it ({reason}); write the key "
                     "as one line of plain text"
                 ) from None
             if value:
-                return ApiKey(_checked(value, f"credential {CREDENTIAL_NAME}"), "credential")
-    value = env.get(settings.api_key_env, "").strip()
+                return ApiKey(_checked(value, f"credential {credential}"), "credential")
+    value = env.get(env_name, "").strip()
     if value:
-        return ApiKey(_checked(value, f"${settings.api_key_env}"), f"${settings.api_key_env}")
+        return ApiKey(_checked(value, f"${env_name}"), f"${env_name}")
     return None
 
 

@@ -27,13 +27,15 @@ FALLBACK_NOTICE = "I can't reach the online assistant, so here's my local answer
 
 
 class FallbackAgent:
-    """``primary`` (an LLM agent) with ``local`` as the fallback and the doer of actions."""
-
-    name = "llm"
+    """``primary`` (an LLM or Home Assistant agent) with ``local`` as the fallback and
+    the doer of actions."""
 
     def __init__(self, primary: Agent, local: LocalAgent) -> None:
         self.primary = primary
         self.local = local
+        self.name = primary.name
+        self.notice: str = getattr(primary, "fallback_notice", FALLBACK_NOTICE)
+        """Said before the local answer when the primary failed."""
         self._local_said_last = False
         self.problem: str | None = None
         """Why the primary agent failed its last request (None once it answers again):
@@ -107,7 +109,7 @@ class _FallbackCall:
             agent._local_said_last = False
             return
         except AgentError as exc:
-            if yielded:  # not expected from LlmAgent, which only raises before a token
+            if yielded:  # not expected from LlmAgent or HomeAssistantAgent
                 outer.end_reason = str(exc)
                 return
             reason = str(exc)
@@ -121,6 +123,6 @@ class _FallbackCall:
         if not self._start(local):
             return
         outer.length_scale = local.length_scale
-        yield FALLBACK_NOTICE
+        yield agent.notice
         for piece in local:
             yield piece if piece.startswith(" ") else f" {piece}"

@@ -9,13 +9,14 @@ from bargein.core.settings import setting
 
 @dataclass(frozen=True)
 class AgentSettings:
-    """The agent that answers: local rules (offline) or an OpenAI-compatible LLM."""
+    """The agent that answers: local rules (offline), an OpenAI-compatible LLM or Home Assistant."""
 
     kind: str = setting(
         "local",
         "local = the offline rules agent; llm = an OpenAI-compatible chat-completions "
-        "endpoint, falling back to local on failure",
-        choices=("local", "llm"),
+        "endpoint; homeassistant = Home Assistant's conversation API (lights, switches...); "
+        "llm and homeassistant fall back to local on failure",
+        choices=("local", "llm", "homeassistant"),
     )
     llm_url: str = setting(
         "http://127.0.0.1:11434/v1",
@@ -63,4 +64,31 @@ class AgentSettings:
     max_tokens: int = setting(
         400, "Most tokens the LLM may generate for one answer (0 = the server's default)",
         min=0, max=32768,
+    )
+    ha_url: str = setting(
+        "http://homeassistant.local:8123",
+        "Base URL of Home Assistant (kind = homeassistant); the turn is POSTed to "
+        "<ha_url>/api/conversation/process",
+    )
+    ha_token_env: str = setting(
+        "BARGEIN_HA_TOKEN",
+        "Environment variable holding Home Assistant's long-lived access token when no "
+        "systemd credential `ha-token` is loaded",
+    )
+    ha_language: str = setting(
+        "",
+        "Language sent with each turn (like en or ko); empty = Home Assistant's own "
+        "configured language",
+    )
+    ha_timeout_s: float = setting(
+        8.0, "Longest wait for Home Assistant's answer; then the local agent answers",
+        unit="s", min=0.1, max=120.0,
+    )
+    ha_heard_context: str = setting(
+        "none",
+        "After an interruption, how the words the user heard reach Home Assistant, whose "
+        "API takes only the text: none = the user's words alone (Home Assistant's built-in "
+        "sentence matcher needs them bare); prefix = a short sentence before them saying "
+        "what was heard (for a conversation agent backed by an LLM)",
+        choices=("none", "prefix"),
     )

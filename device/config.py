@@ -158,10 +158,20 @@ def _language(where: str, value: str) -> None:
         raise ConfigError(f"{where}: {exc}") from exc
 
 
+def _ha_language(where: str, value: str) -> None:
+    """Empty (Home Assistant's own language) or a language tag like en, en-GB, ko."""
+    if value and not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*", value):
+        raise ConfigError(f"{where}: {value!r} is not a language tag; write it like en, "
+                          "en-GB or ko, or leave it empty for Home Assistant's own language")
+
+
 _WHAT_IT_IS: dict[str, Callable[[str, Any], None]] = {
     "bargein.language": _language,
     "agent.llm_url": _url,
     "agent.api_key_env": _env_name,
+    "agent.ha_url": _url,
+    "agent.ha_token_env": _env_name,
+    "agent.ha_language": _ha_language,
     "asr.model": _existing_dir,
     "tts.voice": _existing_file,
     "events.state_dir": _state_dir,

@@ -193,6 +193,7 @@ install_config() {
         say "wrote $CONF_DIR/config.toml (defaults; edit and: sudo systemctl reload bargein)"
     fi
     [ -f "$CONF_DIR/agent-api-key" ] || install -m 0600 /dev/null "$CONF_DIR/agent-api-key"
+    [ -f "$CONF_DIR/ha-token" ] || install -m 0600 /dev/null "$CONF_DIR/ha-token"
     "$VENV/bin/bargein" config --config "$CONF_DIR/config.toml"
 }
 

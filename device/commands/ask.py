@@ -20,9 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "streams, one sentence per line, then which agent answered (and why, on a fallback).",
     )
     p.add_argument("text", help="what the user says")
-    p.add_argument("--agent", choices=("local", "llm"), help="override [agent] kind")
+    p.add_argument("--agent", choices=("local", "llm", "homeassistant"), help="override [agent] kind")
     p.add_argument("--llm-url", help="override [agent] llm_url")
     p.add_argument("--model", help="override [agent] model")
+    p.add_argument("--ha-url", help="override [agent] ha_url")
     p.add_argument("--config", help="config file (default /etc/bargein/config.toml)")
     p.set_defaults(func=run)
 
@@ -31,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     settings = load_config(args.config).agent
     overrides = {
         key: value
-        for key, value in (("kind", args.agent), ("llm_url", args.llm_url), ("model", args.model))
+        for key, value in (("kind", args.agent), ("llm_url", args.llm_url), ("model", args.model),
+                             ("ha_url", args.ha_url))
         if value is not None
     }
     settings = dataclasses.replace(settings, **overrides)

@@ -5,8 +5,8 @@ not start, or could not do its job), with the fix. The exit status is 1 when any
 check fails. Checks: config, microphone and speaker (opened for real: rate and
 channels), the recognizer's model (Vosk or pocketsphinx, loaded for real), the Piper
 voice, the wake word model (loaded and run on a second of silence), GPIO, the
-event-log directory, the agent (a one-token probe when an LLM is configured) and the
-systemd service.
+event-log directory, the agent (a one-token probe when an LLM is configured; Home
+Assistant's ``GET /api/`` with the token when it is) and the systemd service.
 """
 
 from __future__ import annotations
@@ -282,6 +282,8 @@ def check_state_dir(config: Config) -> Check:
 def check_agent(config: Config) -> Check:
     if config.agent.kind == "local":
         return Check("agent", OK, "local rules agent (offline)")
+    if config.agent.kind == "homeassistant":
+        return check_home_assistant(config)
     from bargein.agent.conversation import Conversation
     from bargein.agent.credentials import load_api_key
     from bargein.agent.llm import LlmAgent
@@ -308,6 +310,42 @@ def check_agent(config: Config) -> Check:
     return Check("agent", OK, f"{config.agent.llm_url} model {config.agent.model} answered in "
                  f"{(time.monotonic() - started_s) * 1000:.0f} ms (key: "
                  f"{key.source if key else 'none'})")
+
+
+def check_home_assistant(config: Config) -> Check:
+    """``GET <ha_url>/api/`` with the token: Home Assistant answers "API running."
+
+    A refused token is FAIL (nothing in the house can be controlled until it is
+    fixed); an unreachable Home Assistant is WARN (the local agent answers meanwhile).
+    """
+    from bargein.agent.credentials import HA_CREDENTIAL_NAME, load_ha_token
+    from bargein.agent.homeassistant import HomeAssistantAgent
+
+    settings = config.agent
+    try:
+        token = load_ha_token(settings)
+    except BargeinError as exc:
+        what, fix = _what_and_fix(str(exc), "rewrite the token")
+        return Check("agent", FAIL, what, fix)
+    where = f"Home Assistant at {settings.ha_url}"
+    token_fix = (f"create a long-lived access token in Home Assistant (your profile, "
+                 f"Security) and put it in /etc/bargein/{HA_CREDENTIAL_NAME} or "
+                 f"${settings.ha_token_env}")
+    if token is None:
+        return Check("agent", FAIL, f"no token for {where}", token_fix)
+    agent = HomeAssistantAgent(settings, token)
+    started_s = time.monotonic()
+    try:
+        message = agent.check()
+    except BargeinError as exc:
+        what, fix = _what_and_fix(str(exc), token_fix)
+        if "refused the token" in what:
+            return Check("agent", FAIL, what, token_fix)
+        return Check("agent", WARN, f"{what}; the local agent answers instead", fix)
+    finally:
+        agent.close()
+    return Check("agent", OK, f"{where}: {message!r} in "
+                 f"{(time.monotonic() - started_s) * 1000:.0f} ms (token: {token.source})")
 
 
 # -- the command ----------------------------------------------------------------------

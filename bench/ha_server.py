@@ -1,0 +1,354 @@
+"""A real HTTP server on 127.0.0.1 speaking Home Assistant's REST conversation API.
+
+Home Assistant's shapes (developers.home-assistant.io, "Conversation API"; REST API):
+
+- ``GET /api/`` with ``Authorization: Bearer <token>`` answers
+  ``{"message": "API running."}``; a wrong or missing token gets HTTP 401 and the
+  plain-text body ``401: Unauthorized``;
+- ``POST /api/conversation/process`` takes ``{"text", "language"?, "conversation_id"?}``
+  and answers ``{"response": {"response_type", "language", "data", "speech":
+  {"plain": {"speech", "extra_data"}}, "card": {}}, "conversation_id"}`` where
+  ``response_type`` is ``action_done``, ``query_answer`` or ``error`` (then
+  ``data.code`` says why, e.g. ``no_intent_match``, ``no_valid_targets``).
+
+The house: a few lights by area (kitchen, living room, bedroom), whose state the
+intents change and report. Sentences understood, like Home Assistant's built-in
+English ones: "turn on/off the <area> light(s)", "turn the <area> light on/off",
+"is the <area> light on/off", "which lights are on". Anything else is
+``no_intent_match``; an unknown area is ``no_valid_targets``. A conversation id is
+made for a request without one and echoed back for a request with one.
+
+Each request takes the next mode from ``plan(...)`` (the last one repeats):
+``normal``; ``slow`` (waits ``delay_s`` before answering; the intent still runs, as
+in Home Assistant); ``401`` / ``500`` / any status (that status; 500 with Home
+Assistant's JSON error body); ``malformed`` (a 200 whose body is not JSON); ``reset``
+(the connection is reset before any response). Every request is recorded.
+
+Run it alone for a manual check: ``python -m bargein.bench.ha_server --port 8123
+--token TOKEN``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import socket
+import struct
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+JOIN_TIMEOUT_S = 5.0
+DEFAULT_TOKEN = "test-ha-token"
+DEFAULT_LIGHTS = {"kitchen": True, "living room": False, "bedroom": False}
+
+
+@dataclass
+class HaRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+    mode: str
+
+
+@dataclass
+class _State:
+    token: str = DEFAULT_TOKEN
+    modes: list[str] = field(default_factory=lambda: ["normal"])
+    delay_s: float = 2.0
+    lights_on: dict[str, bool] = field(default_factory=lambda: dict(DEFAULT_LIGHTS))
+    requests: list[HaRequest] = field(default_factory=list)
+
+
+_TURN = re.compile(
+    r"^turn (?:(?P<s1>on|off) (?:the )?(?P<a1>[a-z ]+?) lights?"
+    r"|(?:the )?(?P<a2>[a-z ]+?) lights? (?P<s2>on|off))$"
+)
+_ASK = re.compile(r"^(?:is|are) (?:the )?(?P<area>[a-z ]+?) lights? (?P<state>on|off)$")
+_WHICH = re.compile(r"^(?:which|what) lights are on$")
+
+
+def _normalise(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z ]", " ", text.lower()).split())
+
+
+def handle_sentence(lights_on: dict[str, bool], text: str) -> tuple[str, str, dict[str, Any]]:
+    """(response_type, speech, data) for one sentence, changing ``lights_on`` as asked."""
+    sentence = _normalise(text)
+    if match := _TURN.match(sentence):
+        area = match["a1"] or match["a2"]
+        on = (match["s1"] or match["s2"]) == "on"
+        if area not in lights_on:
+            return "error", f"Sorry, I am not aware of any area called {area}", {
+                "code": "no_valid_targets"}
+        lights_on[area] = on
+        entity = {"type": "entity", "name": f"{area.title()} Light",
+                  "id": f"light.{area.replace(' ', '_')}"}
+        return "action_done", f"Turned {'on' if on else 'off'} the {area} light", {
+            "targets": [{"type": "area", "name": area.title(), "id": area.replace(" ", "_")},
+                        {"type": "domain", "name": "light", "id": "light"}],
+            "success": [entity], "failed": []}
+    if match := _ASK.match(sentence):
+        area = match["area"]
+        if area not in lights_on:
+            return "error", f"Sorry, I am not aware of any area called {area}", {
+                "code": "no_valid_targets"}
+        asked_on = match["state"] == "on"
+        yes = lights_on[area] == asked_on
+        return "query_answer", f"{'Yes' if yes else 'No'}, the {area} light is " \
+            f"{'on' if lights_on[area] else 'off'}", {"targets": [], "success": [], "failed": []}
+    if _WHICH.match(sentence):
+        on = [area for area, state in lights_on.items() if state]
+        speech = (f"The {' and the '.join(on)} light{'s are' if len(on) > 1 else ' is'} on"
+                  if on else "No lights are on")
+        return "query_answer", speech, {"targets": [], "success": [], "failed": []}
+    return "error", "Sorry, I couldn't understand that", {"code": "no_intent_match"}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, state: _State, stop: threading.Event, port: int = 0) -> None:
+        self.state = state
+        self.stop_event = stop
+        self.lock = threading.Lock()
+        self.handler_threads: list[threading.Thread] = []
+        self.live_sockets: set[socket.socket] = set()
+        super().__init__(("127.0.0.1", port), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(
+            target=self.process_request_thread, args=(request, client_address), daemon=True
+        )
+        with self.lock:
+            self.handler_threads.append(thread)
+            self.live_sockets.add(request)
+        thread.start()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that goes away mid-answer is a test scenario, not a server fault."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.lock:
+            self.live_sockets.discard(request)
+        super().shutdown_request(request)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        pass  # keep test output clean
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        mode = self._record(None)
+        if self._misbehave(mode):
+            return
+        if self.path != "/api/":
+            self._send(404, b"404: Not Found", "text/plain")
+        elif self._authorised():
+            self._json(200, {"message": "API running."})
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        length = int(self.headers.get("Content-Length", "0"))
+        raw = self.rfile.read(length)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        mode = self._record(body if isinstance(body, dict) else None)
+        if self._misbehave(mode):
+            return
+        if self.path != "/api/conversation/process":
+            self._send(404, b"404: Not Found", "text/plain")
+            return
+        if not self._authorised():
+            return
+        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+            self._json(400, {"message": "Message format incorrect: required key 'text'"})
+            return
+        state = self.server.state
+        with self.server.lock:
+            response_type, speech, data = handle_sentence(state.lights_on, body["text"])
+        if mode == "slow" and self._wait_for_close(state.delay_s):
+            return
+        conversation_id = body.get("conversation_id") or uuid.uuid4().hex.upper()[:26]
+        self._json(200, {
+            "response": {
+                "speech": {"plain": {"speech": speech, "extra_data": None}},
+                "card": {},
+                "language": body.get("language") or "en",
+                "response_type": response_type,
+                "data": data,
+            },
+            "conversation_id": conversation_id,
+            "continue_conversation": False,
+        })
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _record(self, body: dict[str, Any] | None) -> str:
+        state = self.server.state
+        with self.server.lock:
+            mode = state.modes.pop(0) if len(state.modes) > 1 else state.modes[0]
+            state.requests.append(
+                HaRequest(self.command, self.path, dict(self.headers.items()), body, mode)
+            )
+        return mode
+
+    def _misbehave(self, mode: str) -> bool:
+        if mode.isdigit():
+            status = int(mode)
+            if status == 401:
+                self._send(401, b"401: Unauthorized", "text/plain")
+            else:
+                self._json(status, {"message": f"Test server says {status}"})
+            return True
+        if mode == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return True
+        if mode == "malformed":
+            self._send(200, b"<html>not json</html>", "application/json")
+            return True
+        return False
+
+    def _authorised(self) -> bool:
+        if self.headers.get("Authorization", "") == f"Bearer {self.server.state.token}":
+            return True
+        self._send(401, b"401: Unauthorized", "text/plain")
+        return False
+
+    def _json(self, status: int, obj: dict[str, Any]) -> None:
+        self._send(status, json.dumps(obj).encode(), "application/json")
+
+    def _send(self, status: int, data: bytes, content_type: str) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True  # the client went away
+
+    def _wait_for_close(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s``; True if the client closed the connection meanwhile."""
+        sock = self.connection
+        deadline_s = time.monotonic() + timeout_s
+        while not self.server.stop_event.is_set():
+            remaining_s = deadline_s - time.monotonic()
+            if remaining_s <= 0:
+                return False
+            sock.settimeout(min(remaining_s, 0.05))
+            try:
+                peek = sock.recv(1, socket.MSG_PEEK)
+            except TimeoutError:
+                continue
+            except OSError:
+                peek = b""
+            finally:
+                sock.settimeout(None)
+            if peek == b"":
+                self.close_connection = True
+                return True
+            time.sleep(0.001)
+        self.close_connection = True
+        return True
+
+
+class HaTestServer:
+    """Start with :meth:`start`, stop with :meth:`stop` (joins every thread or fails)."""
+
+    def __init__(self, token: str = DEFAULT_TOKEN, port: int = 0) -> None:
+        self.state = _State(token=token)
+        self._stop = threading.Event()
+        self._server = _Server(self.state, self._stop, port)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+            name="ha-test-server",
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def token(self) -> str:
+        return self.state.token
+
+    def plan(self, *modes: str) -> None:
+        """The modes of the next requests, in order; the last repeats."""
+        with self._server.lock:
+            self.state.modes = list(modes)
+
+    @property
+    def requests(self) -> list[HaRequest]:
+        with self._server.lock:
+            return list(self.state.requests)
+
+    def light_on(self, area: str) -> bool:
+        with self._server.lock:
+            return self.state.lights_on[area]
+
+    def start(self) -> HaTestServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        with self._server.lock:
+            live = list(self._server.live_sockets)
+            threads = list(self._server.handler_threads)
+        for sock in live:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for thread in [self._thread, *threads]:
+            thread.join(JOIN_TIMEOUT_S)
+        stuck = [thread for thread in [self._thread, *threads] if thread.is_alive()]
+        self._server.server_close()
+        if stuck:
+            raise AssertionError(f"home assistant test server threads did not stop: {stuck}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="a Home Assistant conversation API to test "
+                                     "against (lights in the kitchen, living room, bedroom)")
+    parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument("--token", default=DEFAULT_TOKEN)
+    parser.add_argument("--mode", action="append", help="plan these modes (repeatable)")
+    args = parser.parse_args(argv)
+    server = HaTestServer(args.token, args.port)
+    if args.mode:
+        server.plan(*args.mode)
+    server.start()
+    print(f"home assistant test server at {server.url} (Ctrl-C stops)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
