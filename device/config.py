@@ -107,17 +107,17 @@ def _build_section(source: str, name: str, cls: type, table: Any) -> Any:
     return cls(**values)
 
 
-def _url(where: str, value: str) -> None:
+def _url(where: str, value: str, example: str = "http://127.0.0.1:11434/v1") -> None:
     """An http(s) URL with a host (and a valid port, if it names one)."""
     try:
         parts = urllib.parse.urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
         raise ConfigError(f"{where}: {value!r} is not a URL ({exc}); write it like "
-                          "http://127.0.0.1:11434/v1") from exc
+                          f"{example}") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", value):
         raise ConfigError(f"{where}: {value!r} is not an http:// or https:// URL with a host; "
-                          "write it like http://127.0.0.1:11434/v1")
+                          f"write it like {example}")
 
 
 def _existing_dir(where: str, value: str) -> None:
@@ -169,7 +169,7 @@ _WHAT_IT_IS: dict[str, Callable[[str, Any], None]] = {
     "bargein.language": _language,
     "agent.llm_url": _url,
     "agent.api_key_env": _env_name,
-    "agent.ha_url": _url,
+    "agent.ha_url": lambda where, value: _url(where, value, "http://homeassistant.local:8123"),
     "agent.ha_token_env": _env_name,
     "agent.ha_language": _ha_language,
     "asr.model": _existing_dir,

@@ -99,3 +99,42 @@ def test_render_puts_the_fix_under_each_problem(status: str) -> None:
     table = render([Check("speaker", status, "detail here", "do this")])
     assert table.splitlines()[0].split() == ["speaker", status, "detail", "here"]
     assert ("fix: do this" in table) == (status != OK)
+
+
+def test_home_assistant_url_and_token_are_checked_for_real(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bargein.bench.ha_server import HaTestServer
+    from bargein.device.commands.doctor import check_agent
+    from bargein.device.config import load_config
+
+    server = HaTestServer(token="good-token-123").start()
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(f'[agent]\nkind = "homeassistant"\nha_url = "{server.url}"\n')
+    config = load_config(config_path)
+    try:
+        monkeypatch.setenv("BARGEIN_HA_TOKEN", "good-token-123")
+        good = check_agent(config)
+        assert good.status == OK, good
+        assert good.detail.startswith(f"Home Assistant at {server.url}: 'API running.' in ")
+        assert good.detail.endswith(" ms (token: $BARGEIN_HA_TOKEN)")
+        request = server.requests[-1]
+        assert (request.method, request.path) == ("GET", "/api/")
+
+        monkeypatch.setenv("BARGEIN_HA_TOKEN", "stale-token-456")
+        bad = check_agent(config)
+        assert bad.status == FAIL and "refused the token (HTTP 401)" in bad.detail
+        assert "stale-token-456" not in bad.detail + bad.fix
+        assert "long-lived access token" in bad.fix and "/etc/bargein/ha-token" in bad.fix
+
+        monkeypatch.delenv("BARGEIN_HA_TOKEN")
+        missing = check_agent(config)
+        assert missing.status == FAIL and missing.detail == f"no token for Home Assistant at {server.url}"
+    finally:
+        server.stop()
+    monkeypatch.setenv("BARGEIN_HA_TOKEN", "good-token-123")
+    down = check_agent(config)
+    assert down.status == WARN and "cannot reach Home Assistant" in down.detail
+    assert down.detail.endswith("the local agent answers instead")
+    assert down.fix == "check that it is up and [agent] ha_url"
