@@ -21,7 +21,8 @@ made for a request without one and echoed back for a request with one.
 Each request takes the next mode from ``plan(...)`` (the last one repeats):
 ``normal``; ``slow`` (waits ``delay_s`` before answering; the intent still runs, as
 in Home Assistant); ``401`` / ``500`` / any status (that status; 500 with Home
-Assistant's JSON error body); ``malformed`` (a 200 whose body is not JSON); ``reset``
+Assistant's JSON error body); ``malformed`` (a 200 whose body is not JSON); ``no_speech`` (the intent runs,
+the speech is empty, as with a custom intent that sets none); ``reset``
 (the connection is reset before any response). Every request is recorded.
 
 Run it alone for a manual check: ``python -m bargein.bench.ha_server --port 8123
@@ -182,6 +183,8 @@ class _Handler(BaseHTTPRequestHandler):
             response_type, speech, data = handle_sentence(state.lights_on, body["text"])
         if mode == "slow" and self._wait_for_close(state.delay_s):
             return
+        if mode == "no_speech":
+            speech = ""
         conversation_id = body.get("conversation_id") or uuid.uuid4().hex.upper()[:26]
         self._json(200, {
             "response": {

@@ -107,6 +107,22 @@ def test_a_sentence_home_assistant_does_not_understand_gets_its_own_answer_not_t
     assert no_area == "Sorry, I am not aware of any area called garage"
 
 
+def test_an_action_done_without_speech_is_confirmed_and_a_query_without_speech_is_not_invented(
+    server: HaTestServer,
+) -> None:
+    server.plan("no_speech")
+    agent = _fallback(server)
+    try:
+        done, stream = _say(agent, Conversation(), "turn off the kitchen light")
+        query, fallback = _say(agent, Conversation(), "is the kitchen light on")
+    finally:
+        agent.close()
+    assert done == "Done." and stream.agent == "homeassistant"
+    assert not server.light_on("kitchen")
+    assert fallback.agent == "local"
+    assert fallback.fallback_reason == "Home Assistant answered query_answer without speech"
+
+
 @pytest.mark.parametrize(
     ("mode", "token", "reason"),
     [
