@@ -157,3 +157,26 @@ class EventsSettings:
         False, "Put what people said in the journal and the event log (off by default: "
         "their words stay out of every log; true helps tuning the phrase packs)"
     )
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    """A link to an MQTT broker (Mosquitto) for Home Assistant: state, records, commands."""
+
+    enabled: bool = setting(
+        False, "Publish state and interruptions to an MQTT broker and take its commands "
+        "(Home Assistant MQTT discovery); off by default")
+    url: str = setting(
+        "mqtt://127.0.0.1:1883", "The broker: mqtt://host:port, or mqtts://host:port for TLS "
+        "(checked against the system's CA certificates)")
+    node_id: str = setting(
+        "bargein", "This appliance's id in topics (bargein/<node_id>/...) and in Home "
+        "Assistant; letters, digits, _ and - only")
+    username: str = setting(
+        "", "User name at the broker; empty = anonymous. The password is systemd credential "
+        "mqtt-password, else the variable named by password_env")
+    password_env: str = setting(
+        "BARGEIN_MQTT_PASSWORD", "Environment variable holding the broker password when "
+        "there is no mqtt-password credential")
+    discovery_prefix: str = setting(
+        "homeassistant", "Home Assistant's MQTT discovery prefix")

@@ -34,6 +34,7 @@ from bargein.device.appliance_settings import (
     ButtonSettings,
     EventsSettings,
     ListenSettings,
+    MqttSettings,
 )
 from bargein.tts.settings import TtsSettings
 
@@ -57,6 +58,7 @@ class Config:
     button: ButtonSettings = field(default_factory=ButtonSettings)
     agent: AgentSettings = field(default_factory=AgentSettings)
     events: EventsSettings = field(default_factory=EventsSettings)
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
 
 
 _TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
@@ -165,6 +167,27 @@ def _ha_language(where: str, value: str) -> None:
                           "en-GB or ko, or leave it empty for Home Assistant's own language")
 
 
+def _mqtt_url(where: str, value: str) -> None:
+    """mqtt:// or mqtts:// with a host (and a valid port, if it names one)."""
+    example = "mqtt://127.0.0.1:1883 (mqtts:// for TLS)"
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {value!r} is not a URL ({exc}); write it like "
+                          f"{example}") from exc
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or re.search(r"\s", value):
+        raise ConfigError(f"{where}: {value!r} is not an mqtt:// or mqtts:// URL with a host; "
+                          f"write it like {example}")
+
+
+def _topic_word(where: str, value: str) -> None:
+    """A single MQTT topic level Home Assistant accepts: letters, digits, _ and -."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
+        raise ConfigError(f"{where}: {value!r} must be letters, digits, _ and - only "
+                          "(it is one MQTT topic level); e.g. \"kitchen_bargein\"")
+
+
 _WHAT_IT_IS: dict[str, Callable[[str, Any], None]] = {
     "bargein.language": _language,
     "agent.llm_url": _url,
@@ -175,6 +198,10 @@ _WHAT_IT_IS: dict[str, Callable[[str, Any], None]] = {
     "asr.model": _existing_dir,
     "tts.voice": _existing_file,
     "events.state_dir": _state_dir,
+    "mqtt.url": _mqtt_url,
+    "mqtt.node_id": _topic_word,
+    "mqtt.password_env": _env_name,
+    "mqtt.discovery_prefix": _topic_word,
 }
 """Checks beyond type and range, by ``table.key``: what the value must be to work."""
 

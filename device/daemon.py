@@ -77,6 +77,7 @@ from bargein.device.config_reload import changed_keys, with_keys
 from bargein.device.event_log import EventLog, InterruptionRecord
 from bargein.device.heartbeat import LOOP, Heartbeats
 from bargein.device.interruption_rate import InterruptionRate
+from bargein.device.mqtt_link import MqttLink, load_password
 from bargein.device.pipeline import AgentRunner, NullObserver, ThreadedSpeech
 from bargein.device.systemd_notify import SystemdNotifier
 from bargein.device.threaded_asr import ThreadedAsr
@@ -265,6 +266,8 @@ class Daemon:
         self.button: ApplianceButton | None = None
         self.led: StatusLed | None = None
         self.led_problem: str | None = None
+        self.mqtt: MqttLink | None = None
+        self._mqtt_state: tuple[str, bool] | None = None
 
     # -- building ----------------------------------------------------------------------
 
@@ -303,6 +306,18 @@ class Daemon:
         self.button = open_button(config.button, lambda: ring.cut(fade_ms), self._button_event,
                                   clock=self.audio.now_s)
         self.led = open_status_led(config.button)
+        if config.mqtt.enabled:
+            self.mqtt = MqttLink(config.mqtt, on_stop=self._stop_pressed,
+                                 password=load_password(config.mqtt, self.environ),
+                                 version=package_version())
+
+    def _start_mqtt(self) -> None:
+        if self.mqtt is None:
+            return
+        self.mqtt.publish_volume(self.config.tts.volume)
+        self.mqtt.publish_rate(self.rate.poll(self.audio.now_s()), self.rate.is_over)
+        self._publish_state()
+        self.mqtt.start()
 
     # -- inputs from other threads and signals -------------------------------------------
 
@@ -311,6 +326,36 @@ class Daemon:
             self.pipeline.button_pressed(event.t_seconds)
         elif isinstance(event, events.ButtonHeld):
             self.pipeline.button_held(event.t_seconds)
+
+    def _stop_pressed(self) -> None:
+        """The stop button from the broker (paho's thread): exactly the hardware press."""
+        self.audio.ring.cut(self.config.bargein.fade_ms)
+        self.pipeline.button_pressed(self.audio.now_s())
+
+    def _drain_mqtt(self) -> None:
+        """Mute and volume commands from the broker, applied on the loop's thread."""
+        link = self.mqtt
+        if link is None:
+            return
+        while not link.commands.empty():
+            command = link.commands.get_nowait()
+            if command.name == "mute":
+                if bool(command.value) != self.pipeline.muted:
+                    self.pipeline.button_held(self.audio.now_s())  # as the long press
+            elif command.name == "volume":
+                self.speech.synth.volume = command.value
+                self.config = dataclasses.replace(
+                    self.config, tts=dataclasses.replace(self.config.tts, volume=command.value))
+                link.publish_volume(command.value)
+                log.info("volume %.2f (from MQTT)", command.value)
+
+    def _publish_state(self) -> None:
+        if self.mqtt is None:
+            return
+        state = (self.pipeline.state, self.pipeline.muted)
+        if state != self._mqtt_state:
+            self._mqtt_state = state
+            self.mqtt.publish_state(*state)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGHUP:
@@ -326,6 +371,9 @@ class Daemon:
         self.event_log.append(record)  # a disk problem turns the log off, never raises
         if record.stopped_speech:
             self.rate.add(record.monotonic_s)
+        if self.mqtt is not None:
+            self.mqtt.publish_interruption(record.to_dict(self.config.events.log_transcripts))
+            self.mqtt.publish_rate(self.rate.per_minute(record.monotonic_s), self.rate.is_over)
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -348,6 +396,7 @@ class Daemon:
                                 "reconnecting", DEVICE_WAIT_S, ", ".join(self.audio.lost()))
                 self._status = self._current_status()
                 self.notifier.ready(self._status)
+                self._start_mqtt()
                 self._loop()
             except Exception:  # the loop's boundary: stop cleanly, let systemd restart us
                 log.exception("the daemon failed; stopping so systemd restarts the service")
@@ -372,6 +421,8 @@ class Daemon:
                 self.pipeline.process_frame(frame)
                 self.bell.tick(self.pipeline, frame.end_s)
             self.audio.poll_health()
+            self._drain_mqtt()
+            self._publish_state()
             self._supervise()
             if self._reload_requested:
                 self._reload_requested = False
@@ -418,7 +469,9 @@ class Daemon:
                           "if this lasts", self.heartbeats.describe_stale())
         if now >= self._next_rate_poll_s:
             self._next_rate_poll_s = now + RATE_POLL_S
-            self.rate.poll(self.audio.now_s())
+            per_minute = self.rate.poll(self.audio.now_s())
+            if self.mqtt is not None:
+                self.mqtt.publish_rate(per_minute, self.rate.is_over)
             if not self.event_log.is_on:
                 self.event_log.retry()  # space may have returned
 
@@ -469,6 +522,8 @@ class Daemon:
         self.machine.classifier.redirect_after_ms = config.bargein.redirect_after_ms
         self.speech.synth.length_scale = config.tts.length_scale
         self.speech.synth.volume = config.tts.volume
+        if self.mqtt is not None:
+            self.mqtt.publish_volume(config.tts.volume)
         events = config.events
         self.event_log.log_transcripts = events.log_transcripts
         self.event_log.max_bytes = events.event_log_max_bytes
@@ -486,6 +541,7 @@ class Daemon:
         time.sleep(SHUTDOWN_FADE_S + self.config.bargein.fade_ms / 1000.0)
         steps: list[tuple[str, Callable[[], None]]] = [
             ("button", lambda: self.button.close() if self.button else None),
+            ("MQTT link", lambda: self.mqtt.close() if self.mqtt else None),
             ("status LED", lambda: self.led.close() if self.led else None),
             ("agent", self.pipeline.agents.cancel),
             ("agent client", getattr(self.agent, "close", lambda: None)),

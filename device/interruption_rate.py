@@ -32,6 +32,11 @@ class InterruptionRate:
         self._times: deque[float] = deque()
         self._over = False
 
+    @property
+    def is_over(self) -> bool:
+        """The rate was above ``warn_per_min`` when last checked (the alert is on)."""
+        return self._over
+
     def add(self, t_seconds: float) -> bool:
         """Count one interruption; True when this one took the rate over the threshold."""
         self._times.append(t_seconds)
