@@ -301,7 +301,7 @@ def check_broker(settings: MqttSettings, password: ApiKey | None, timeout_s: flo
     done = threading.Event()
 
     def on_connect(c: mqtt.Client, u: Any, f: Any, reason: Any, p: Any) -> None:
-        result.append(f"refused: {reason}" if reason.is_failure else None)
+        result.append(f"the broker refused us: {reason}" if reason.is_failure else None)
         done.set()
 
     client.on_connect = on_connect

@@ -348,6 +348,36 @@ def check_home_assistant(config: Config) -> Check:
                  f"{(time.monotonic() - started_s) * 1000:.0f} ms (token: {token.source})")
 
 
+MQTT_TIMEOUT_S = 5.0
+
+
+def check_mqtt(config: Config) -> list[Check]:
+    """With ``[mqtt] enabled``: connect to the broker once within a timeout."""
+    from bargein.device.mqtt_link import PASSWORD_CREDENTIAL, check_broker, load_password
+
+    settings = config.mqtt
+    if not settings.enabled:
+        return []
+    try:
+        password = load_password(settings)
+    except BargeinError as exc:
+        what, fix = _what_and_fix(str(exc), "rewrite the password")
+        return [Check("mqtt", FAIL, what, fix)]
+    started_s = time.monotonic()
+    problem = check_broker(settings, password, MQTT_TIMEOUT_S)
+    where = f"MQTT broker at {settings.url}"
+    if problem is None:
+        return [Check("mqtt", OK, f"{where} accepted us in "
+                      f"{(time.monotonic() - started_s) * 1000:.0f} ms")]
+    if problem.startswith("the broker refused us"):
+        fix = (f"check [mqtt] username and the password (/etc/bargein/{PASSWORD_CREDENTIAL} "
+               f"or ${settings.password_env}) against the broker's users")
+    else:
+        fix = (f"start the broker (sudo systemctl start mosquitto) or correct [mqtt] url; "
+               f"the appliance runs without it and keeps reconnecting")
+    return [Check("mqtt", FAIL, f"{where}: {problem}", fix)]
+
+
 # -- the command ----------------------------------------------------------------------
 
 
@@ -364,6 +394,7 @@ def run_checks(config_path: str | None) -> list[Check]:
         lambda: check_gpio(config),
         lambda: check_state_dir(config),
         lambda: check_agent(config),
+        lambda: check_mqtt(config),
     ]
     for step in steps:
         result = step()

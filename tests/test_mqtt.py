@@ -1,0 +1,343 @@
+"""The MQTT link against a real Mosquitto (Debian's package) on a loopback port, with a
+real paho client watching: Home Assistant discovery, state during a conversation in the
+virtual-room daemon, the stop button cutting the voice, mute and volume from the broker,
+and the broker going away without disturbing the loop."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import statistics
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from test_daemon import START_TIMEOUT_S, NotifySocket
+
+from bargein.agent.conversation import Conversation
+from bargein.agent.interruption import InterruptionType
+from bargein.device.appliance_settings import MqttSettings
+from bargein.device.commands.doctor import FAIL, OK, check_mqtt
+from bargein.device.config import config_from_dict
+from bargein.device.mqtt_link import MqttLink, public_state
+
+MOSQUITTO = Path("/usr/sbin/mosquitto")
+WAIT_S = 10.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mosquitto:
+    """``mosquitto -c <conf>`` listening on 127.0.0.1:<port>, anonymous, no persistence."""
+
+    def __init__(self, workdir: Path, port: int) -> None:
+        self.port = port
+        self.conf = workdir / "mosquitto.conf"
+        self.conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n"
+                             "persistence false\n")
+        self.log = (workdir / "mosquitto.log").open("ab")
+        self.proc = subprocess.Popen([str(MOSQUITTO), "-c", str(self.conf)],
+                                     stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            assert self.proc.poll() is None, "mosquitto exited at start"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return
+            except OSError:
+                assert time.monotonic() < deadline, "mosquitto did not listen"
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(WAIT_S)
+        self.log.close()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    server = Mosquitto(tmp_path, _free_port())
+    yield server
+    server.stop()
+
+
+class SpeakerWatch:
+    """Stands between the ring and its echo-reference tap (passing every period on) and
+    notes when each period reached the speaker and whether it was silent."""
+
+    def __init__(self, ring: object) -> None:
+        self.ring = ring
+        self.inner = ring._reference_tap  # noqa: SLF001 - the echo reference, passed on
+        self.periods: list[tuple[float, bool]] = []
+        self._lock = threading.Lock()
+        ring.set_reference_tap(self)
+
+    def write(self, period: np.ndarray, dac_time_s: float) -> None:
+        silent = not np.any(period)
+        with self._lock:
+            self.periods.append((time.monotonic(), silent))
+        if self.inner is not None:
+            self.inner.write(period, dac_time_s)
+
+    def silent_since(self, after_s: float) -> float | None:
+        """When the first silent period after ``after_s`` was played, or None yet."""
+        with self._lock:
+            return next((t for t, silent in self.periods if t >= after_s and silent), None)
+
+
+class Watcher:
+    """A paho client subscribed to everything, keeping each message with its arrival time."""
+
+    def __init__(self, port: int) -> None:
+        self.messages: list[tuple[float, str, str, bool]] = []
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-watcher")
+        subscribed = threading.Event()
+        self.client.on_connect = lambda c, u, f, r, p: c.subscribe([("#", 0)])
+        self.client.on_subscribe = lambda *args: subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        assert subscribed.wait(WAIT_S), "the watcher could not subscribe"
+
+    def _on_message(self, client: mqtt.Client, userdata: object,
+                    message: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append((time.monotonic(), message.topic,
+                                  message.payload.decode(), bool(message.retain)))
+
+    def seen(self, topic: str, after_s: float = 0.0) -> list[str]:
+        with self._lock:
+            return [p for t, top, p, _ in self.messages if top == topic and t >= after_s]
+
+    def wait(self, topic: str, predicate: Callable[[str], bool], after_s: float = 0.0,
+             timeout_s: float = WAIT_S) -> float:
+        """When a message on ``topic`` matching ``predicate`` arrived; fails after the timeout."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                for t, top, payload, _ in self.messages:
+                    if top == topic and t >= after_s and predicate(payload):
+                        return t
+            time.sleep(0.005)
+        pytest.fail(f"no matching message on {topic} within {timeout_s} s; "
+                    f"saw {self.seen(topic)[-10:]}")
+
+    def publish(self, topic: str, payload: str) -> float:
+        sent_s = time.monotonic()
+        self.client.publish(topic, payload, qos=0).wait_for_publish(WAIT_S)
+        return sent_s
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_discovery_configs_are_retained_with_their_topics(broker: Mosquitto) -> None:
+    settings = MqttSettings(enabled=True, url=f"mqtt://127.0.0.1:{broker.port}",
+                            node_id="kitchen")
+    link = MqttLink(settings, on_stop=lambda: None, version="1.2.3")
+    link.publish_state("speaking_ducked", False)
+    link.start()
+    try:
+        assert link.connected.wait(WAIT_S)
+        time.sleep(0.2)  # the retained messages reach the broker
+        watcher = Watcher(broker.port)  # subscribes afterwards: sees only what is retained
+        try:
+            watcher.wait("bargein/kitchen/state", lambda p: p == "speaking")
+            configs = {}
+            for topic in link.discovery():
+                configs[topic] = json.loads(watcher.seen(topic)[0] if watcher.seen(topic) else
+                                            _wait_payload(watcher, topic))
+            availability = watcher.seen("bargein/kitchen/availability")
+        finally:
+            watcher.close()
+    finally:
+        link.close()
+    by_kind = {tuple(t.split("/")[1:4:2]): c for t, c in configs.items()}
+    assert sorted(by_kind) == [
+        ("binary_sensor", "interruption_alert"), ("button", "stop"), ("number", "volume"),
+        ("sensor", "interruption_rate"), ("sensor", "last_interruption"), ("sensor", "state"),
+        ("switch", "mute")]
+    assert all(t.startswith("homeassistant/") and t.endswith("/kitchen/" + t.split("/")[3]
+                                                              + "/config") for t in configs)
+    assert by_kind[("button", "stop")]["command_topic"] == "bargein/kitchen/stop"
+    assert by_kind[("switch", "mute")]["command_topic"] == "bargein/kitchen/mute/set"
+    assert by_kind[("switch", "mute")]["state_topic"] == "bargein/kitchen/mute"
+    assert by_kind[("number", "volume")]["command_topic"] == "bargein/kitchen/volume/set"
+    assert (by_kind[("number", "volume")]["min"], by_kind[("number", "volume")]["max"]) == (0, 2)
+    assert by_kind[("sensor", "state")]["state_topic"] == "bargein/kitchen/state"
+    assert by_kind[("sensor", "last_interruption")]["value_template"] == "{{ value_json.type }}"
+    assert {c["availability_topic"] for c in configs.values()} == {"bargein/kitchen/availability"}
+    assert {c["device"]["sw_version"] for c in configs.values()} == {"1.2.3"}
+    assert len({c["unique_id"] for c in configs.values()}) == len(configs)
+    assert availability == ["online"]
+
+
+def _wait_payload(watcher: Watcher, topic: str) -> str:
+    watcher.wait(topic, lambda p: True)
+    return watcher.seen(topic)[0]
+
+
+def test_public_state_names_what_home_assistant_shows() -> None:
+    assert [public_state(s, False) for s in ("idle", "listening", "interrupted", "thinking",
+                                             "speaking", "speaking_ducked", "paused")] == [
+        "idle", "listening", "listening", "thinking", "speaking", "speaking", "speaking"]
+    assert public_state("speaking", True) == "muted"
+
+
+def test_doctor_connects_to_the_broker_and_names_the_fix_when_it_is_gone(
+        broker: Mosquitto) -> None:
+    config = config_from_dict({"mqtt": {"enabled": True,
+                                        "url": f"mqtt://127.0.0.1:{broker.port}"}})
+    [check] = check_mqtt(config)
+    assert check.status == OK and "accepted us" in check.detail
+    broker.stop()
+    [check] = check_mqtt(config)
+    assert check.status == FAIL and "ConnectionRefusedError" in check.detail
+    assert "systemctl start mosquitto" in check.fix
+    assert check_mqtt(config_from_dict({})) == []
+
+
+def test_the_daemon_on_the_broker_states_records_stop_mute_volume_and_rides_out_its_loss(
+    broker: Mosquitto, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The virtual-room daemon in this process with [mqtt] on: a timer's ring is a
+    conversation turn (state speaking, then listening after the stop button cuts it, a
+    button record); stop cuts the voice (message to silence measured, printed, not
+    asserted); mute and volume act; then the broker dies and the loop goes on."""
+    from bargein.device.daemon import Daemon
+
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
+    monkeypatch.delenv("BARGEIN_VOSK_MODEL", raising=False)
+    for name in ("INVOCATION_ID", "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID"):
+        monkeypatch.delenv(name, raising=False)
+    sock_dir = Path(os.environ.get("TMPDIR", "/tmp"))
+    notify = NotifySocket(sock_dir / f"bargein-mqtt-{os.getpid()}.sock")
+    monkeypatch.setenv("NOTIFY_SOCKET", str(notify.path))
+    config = config_from_dict({
+        "audio": {"backend": "virtual"}, "listen": {"mode": "open"},
+        "asr": {"warm_up": False}, "events": {"state_dir": str(tmp_path / "state")},
+        "bargein": {"listen_timeout_s": 1.0},  # the turn the stop press opens closes soon
+        "mqtt": {"enabled": True, "url": f"mqtt://127.0.0.1:{broker.port}",
+                 "node_id": "room"},
+    })
+    daemon = Daemon(config, environ=dict(os.environ))
+    failures: list[BaseException] = []
+    stop_to_silence_ms: list[float] = []
+    seen: dict[str, list[str]] = {}
+    base = "bargein/room"
+
+    def ring_a_timer(watcher: Watcher) -> float:
+        after_s = time.monotonic()
+        conversation = Conversation()
+        conversation.add_user("set a timer for one second")
+        assert "".join(daemon.agent.reply(conversation)) == "Timer set for one second."
+        return watcher.wait(f"{base}/state", lambda p: p == "speaking", after_s, 30.0)
+
+    def script() -> None:
+        watcher = None
+        speaker = None
+        try:
+            notify.wait_for("READY=1", START_TIMEOUT_S)
+            watcher = Watcher(broker.port)
+            watcher.wait(f"{base}/availability", lambda p: p == "online")
+            watcher.wait(f"{base}/state", lambda p: p == "idle")
+            for run in range(5):
+                ring_a_timer(watcher)
+                ring = daemon.audio.ring
+                deadline = time.monotonic() + 30.0
+                while not ring.position().playing:  # synthesis has started the ring's words
+                    assert time.monotonic() < deadline, "the ring never reached the speaker"
+                    time.sleep(0.005)
+                time.sleep(0.2)  # well into the spoken ring
+                speaker = speaker or SpeakerWatch(ring)
+                sent_s = watcher.publish(f"{base}/stop", "PRESS")
+                deadline = sent_s + WAIT_S
+                while (silent_s := speaker.silent_since(sent_s)) is None:
+                    assert time.monotonic() < deadline, "the stop command did not cut the voice"
+                    time.sleep(0.001)
+                assert not ring.position().playing
+                stop_to_silence_ms.append((silent_s - sent_s) * 1000)
+                watcher.wait(f"{base}/interruption",
+                             lambda p: json.loads(p)["type"] == "button", sent_s)
+                watcher.wait(f"{base}/state", lambda p: p == "listening", sent_s)
+                watcher.wait(f"{base}/state", lambda p: p == "idle", sent_s, 30.0)
+            assert len(daemon.pipeline.interruptions) == 5
+            # mute and volume from the broker
+            sent_s = watcher.publish(f"{base}/mute/set", "ON")
+            watcher.wait(f"{base}/state", lambda p: p == "muted", sent_s)
+            watcher.wait(f"{base}/mute", lambda p: p == "ON", sent_s)
+            assert daemon.pipeline.muted
+            sent_s = watcher.publish(f"{base}/mute/set", "OFF")
+            watcher.wait(f"{base}/mute", lambda p: p == "OFF", sent_s)
+            sent_s = watcher.publish(f"{base}/volume/set", "0.5")
+            watcher.wait(f"{base}/volume", lambda p: p == "0.5", sent_s)
+            assert daemon.speech.synth.volume == 0.5
+            watcher.publish(f"{base}/volume/set", "loud")  # refused with a warning
+            for topic in ("state", "interruption", "rate", "rate_alert", "mute", "volume"):
+                seen[topic] = watcher.seen(f"{base}/{topic}")
+            watcher.close()
+            watcher = None
+            # the broker goes away: the loop runs on, a timer still rings, logged once
+            broker.stop()
+            deadline = time.monotonic() + 30.0
+            while daemon.mqtt.connected.is_set():
+                assert time.monotonic() < deadline, "the link did not notice the broker go"
+                time.sleep(0.05)
+            lost_s = time.monotonic()
+            conversation = Conversation()
+            conversation.add_user("set a timer for one second")
+            "".join(daemon.agent.reply(conversation))
+            notify.wait_for("STATUS=speaking", 30.0, after_s=lost_s)
+            time.sleep(4.0)  # several reconnect attempts (1 s, 2 s, ...)
+        except BaseException as exc:  # handed to the test's thread
+            failures.append(exc)
+        finally:
+            if watcher is not None:
+                watcher.close()
+            daemon.request_stop()
+
+    helper = threading.Thread(target=script, name="mqtt-script", daemon=True)
+    try:
+        with caplog.at_level(logging.INFO):
+            helper.start()
+            code = daemon.run()
+        helper.join(60.0)
+        assert not helper.is_alive(), "the test script did not finish"
+    finally:
+        notify.close()
+    if failures:
+        raise failures[0]
+    assert code == 0
+    ordered = sorted(stop_to_silence_ms)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    print(f"\nMQTT stop -> silence over {len(ordered)} runs: p50 "
+          f"{statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms, all {ordered}")
+    for topic, payloads in seen.items():
+        print(f"{base}/{topic}: {payloads[:8]}")
+    states = seen["state"]
+    assert states[0] == "idle" and "speaking" in states and "muted" in states
+    record = json.loads(seen["interruption"][-1])
+    assert record["type"] == InterruptionType.BUTTON.value and record["handling"] == "button"
+    assert record["agent_text"] == "Your one second timer is done."
+    assert seen["volume"][-1] == "0.5"
+    assert float(seen["rate"][-1]) > 0
+    link_log = [r for r in caplog.records if r.name == "bargein.device.mqtt_link"]
+    lost = [r.getMessage() for r in link_log if "lost" in r.getMessage()]
+    assert len(lost) == 1, lost
+    assert any("volume/set takes a number" in r.getMessage() for r in link_log)
