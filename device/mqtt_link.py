@@ -206,7 +206,7 @@ class MqttLink:
             info = self.client.publish(self.availability_topic, "offline", qos=1, retain=True)
             info.wait_for_publish(1.0)
         self.client.disconnect()
-        thread = self.client._thread  # noqa: SLF001 - paho's loop_stop joins without a timeout
+        thread = self.client._thread  # paho's loop_stop joins without a timeout
         self.client.loop_stop()
         if thread is not None and thread.is_alive():
             raise RuntimeError("MQTT network thread did not stop")

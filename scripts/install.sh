@@ -194,6 +194,7 @@ install_config() {
     fi
     [ -f "$CONF_DIR/agent-api-key" ] || install -m 0600 /dev/null "$CONF_DIR/agent-api-key"
     [ -f "$CONF_DIR/ha-token" ] || install -m 0600 /dev/null "$CONF_DIR/ha-token"
+    [ -f "$CONF_DIR/mqtt-password" ] || install -m 0600 /dev/null "$CONF_DIR/mqtt-password"
     "$VENV/bin/bargein" config --config "$CONF_DIR/config.toml"
 }
 

@@ -80,7 +80,7 @@ class SpeakerWatch:
 
     def __init__(self, ring: object) -> None:
         self.ring = ring
-        self.inner = ring._reference_tap  # noqa: SLF001 - the echo reference, passed on
+        self.inner = ring._reference_tap  # the echo reference, passed on
         self.periods: list[tuple[float, bool]] = []
         self._lock = threading.Lock()
         ring.set_reference_tap(self)
@@ -238,6 +238,7 @@ def test_the_daemon_on_the_broker_states_records_stop_mute_volume_and_rides_out_
     })
     daemon = Daemon(config, environ=dict(os.environ))
     failures: list[BaseException] = []
+    returned: list[Mosquitto] = []
     stop_to_silence_ms: list[float] = []
     seen: dict[str, list[str]] = {}
     base = "bargein/room"
@@ -305,6 +306,16 @@ def test_the_daemon_on_the_broker_states_records_stop_mute_volume_and_rides_out_
             "".join(daemon.agent.reply(conversation))
             notify.wait_for("STATUS=speaking", 30.0, after_s=lost_s)
             time.sleep(4.0)  # several reconnect attempts (1 s, 2 s, ...)
+            # the broker is back (empty: no persistence): the link reconnects and
+            # publishes everything retained again
+            back_dir = tmp_path / "back"
+            back_dir.mkdir()
+            returned.append(Mosquitto(back_dir, broker.port))
+            assert daemon.mqtt.connected.wait(30.0), "the link did not reconnect"
+            watcher = Watcher(broker.port)
+            watcher.wait(f"{base}/availability", lambda p: p == "online")
+            watcher.wait(f"{base}/state", lambda p: p in ("speaking", "listening", "idle"))
+            watcher.wait("homeassistant/button/room/stop/config", lambda p: True)
         except BaseException as exc:  # handed to the test's thread
             failures.append(exc)
         finally:
@@ -321,6 +332,8 @@ def test_the_daemon_on_the_broker_states_records_stop_mute_volume_and_rides_out_
         assert not helper.is_alive(), "the test script did not finish"
     finally:
         notify.close()
+        for server in returned:
+            server.stop()
     if failures:
         raise failures[0]
     assert code == 0
@@ -340,4 +353,6 @@ def test_the_daemon_on_the_broker_states_records_stop_mute_volume_and_rides_out_
     link_log = [r for r in caplog.records if r.name == "bargein.device.mqtt_link"]
     lost = [r.getMessage() for r in link_log if "lost" in r.getMessage()]
     assert len(lost) == 1, lost
+    connected = [r for r in link_log if r.getMessage().startswith("MQTT: connected")]
+    assert len(connected) == 2  # at start and once back
     assert any("volume/set takes a number" in r.getMessage() for r in link_log)

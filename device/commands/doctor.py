@@ -373,8 +373,8 @@ def check_mqtt(config: Config) -> list[Check]:
         fix = (f"check [mqtt] username and the password (/etc/bargein/{PASSWORD_CREDENTIAL} "
                f"or ${settings.password_env}) against the broker's users")
     else:
-        fix = (f"start the broker (sudo systemctl start mosquitto) or correct [mqtt] url; "
-               f"the appliance runs without it and keeps reconnecting")
+        fix = ("start the broker (sudo systemctl start mosquitto) or correct [mqtt] url; "
+               "the appliance runs without it and keeps reconnecting")
     return [Check("mqtt", FAIL, f"{where}: {problem}", fix)]
 
 
