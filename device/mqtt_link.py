@@ -228,12 +228,12 @@ class MqttLink:
         self._retain(self.topic("interruption"), json.dumps(record, sort_keys=True))
 
     def _retain(self, topic: str, payload: str) -> None:
-        with self._lock:
+        with self._lock:  # held over the publish: a reconnect's replay cannot overtake it
             if self._retained.get(topic) == payload:
                 return
             self._retained[topic] = payload
-        if self.connected.is_set():
-            self.client.publish(topic, payload, qos=0, retain=True)
+            if self.connected.is_set():
+                self.client.publish(topic, payload, qos=0, retain=True)
 
     # -- paho's thread -------------------------------------------------------------------
 
@@ -244,11 +244,10 @@ class MqttLink:
             return
         client.subscribe([(self.topic("stop"), 0), (self.topic("mute/set"), 0),
                           (self.topic("volume/set"), 0)])
-        self.connected.set()
         with self._lock:
-            retained = list(self._retained.items())
-        for topic, payload in retained:
-            client.publish(topic, payload, qos=0, retain=True)
+            self.connected.set()
+            for topic, payload in self._retained.items():
+                client.publish(topic, payload, qos=0, retain=True)
         if self._outage_logged or not self._ever_connected:
             log.info("MQTT: connected to %s:%d", self.broker.host, self.broker.port)
         self._ever_connected = True
@@ -275,7 +274,10 @@ class MqttLink:
         topic = message.topic
         payload = message.payload.decode("utf-8", errors="replace").strip()
         if topic == self.topic("stop"):
-            self.on_stop()
+            if message.retain:  # left on the broker earlier: not a press happening now
+                log.warning("MQTT: ignoring a retained stop command; publish it unretained")
+            else:
+                self.on_stop()
         elif topic == self.topic("mute/set"):
             if payload.upper() in ("ON", "OFF"):
                 self.commands.put(Command("mute", 1.0 if payload.upper() == "ON" else 0.0))

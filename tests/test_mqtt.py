@@ -146,10 +146,13 @@ class Watcher:
         self.client.loop_stop()
 
 
-def test_discovery_configs_are_retained_with_their_topics(broker: Mosquitto) -> None:
+def test_discovery_configs_are_retained_with_their_topics(
+        broker: Mosquitto, caplog: pytest.LogCaptureFixture) -> None:
     settings = MqttSettings(enabled=True, url=f"mqtt://127.0.0.1:{broker.port}",
                             node_id="kitchen")
-    link = MqttLink(settings, on_stop=lambda: None, version="1.2.3")
+    presses: list[float] = []
+    link = MqttLink(settings, on_stop=lambda: presses.append(time.monotonic()),
+                    version="1.2.3")
     link.publish_state("speaking_ducked", False)
     link.start()
     try:
@@ -163,6 +166,18 @@ def test_discovery_configs_are_retained_with_their_topics(broker: Mosquitto) -> 
                 configs[topic] = json.loads(watcher.seen(topic)[0] if watcher.seen(topic) else
                                             _wait_payload(watcher, topic))
             availability = watcher.seen("bargein/kitchen/availability")
+            # a stop published now is a press, retained or not (subscribers get it live);
+            # left retained on the broker, it is not a press again at the next subscribe
+            watcher.client.publish("bargein/kitchen/stop", "PRESS", retain=True).wait_for_publish(
+                WAIT_S)
+            watcher.publish("bargein/kitchen/stop", "PRESS")
+            deadline = time.monotonic() + WAIT_S
+            while len(presses) < 2:
+                assert time.monotonic() < deadline, "the stop command did not arrive"
+                time.sleep(0.01)
+            link.client.unsubscribe("bargein/kitchen/stop")
+            link.client.subscribe("bargein/kitchen/stop")  # now the retained one arrives
+            time.sleep(0.3)
         finally:
             watcher.close()
     finally:
@@ -185,6 +200,8 @@ def test_discovery_configs_are_retained_with_their_topics(broker: Mosquitto) -> 
     assert {c["device"]["sw_version"] for c in configs.values()} == {"1.2.3"}
     assert len({c["unique_id"] for c in configs.values()}) == len(configs)
     assert availability == ["online"]
+    assert len(presses) == 2  # the two live ones; the retained one replayed is ignored
+    assert "ignoring a retained stop command" in caplog.text
 
 
 def _wait_payload(watcher: Watcher, topic: str) -> str:
