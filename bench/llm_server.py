@@ -29,12 +29,13 @@ import json
 import select
 import socket
 import struct
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from bargein.bench.http_test_server import TrackingHTTPServer
 
 JOIN_TIMEOUT_S = 5.0
 DEFAULT_TOKENS = ("Hello", " there.", " The", " answer", " is", " forty", "-two.", " Bye", " now.")
@@ -61,36 +62,11 @@ class _State:
     tokens_sent: int = 0
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
+class _Server(TrackingHTTPServer):
     def __init__(self, state: _State, stop: threading.Event) -> None:
         self.state = state
         self.stop_event = stop
-        self.lock = threading.Lock()
-        self.handler_threads: list[threading.Thread] = []
-        self.live_sockets: set[socket.socket] = set()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        thread = threading.Thread(
-            target=self.process_request_thread, args=(request, client_address), daemon=True
-        )
-        with self.lock:
-            self.handler_threads.append(thread)
-            self.live_sockets.add(request)
-        thread.start()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that resets its connection is a test scenario, not a server fault."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.lock:
-            self.live_sockets.discard(request)
-        super().shutdown_request(request)
+        super().__init__(_Handler, 0)
 
 
 class _Handler(BaseHTTPRequestHandler):
