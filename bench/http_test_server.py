@@ -43,3 +43,22 @@ class TrackingHTTPServer(ThreadingHTTPServer):
         with self.lock:
             self.live_sockets.discard(request)
         super().shutdown_request(request)
+
+    def stop_serving(self, serve_thread: threading.Thread,
+                     timeout_s: float) -> list[threading.Thread]:
+        """Stop ``serve_forever`` (running on ``serve_thread``), reset every connection still
+        open, wait up to ``timeout_s`` for each thread and close the socket; the threads
+        that did not stop."""
+        self.shutdown()
+        with self.lock:
+            live = list(self.live_sockets)
+            threads = [serve_thread, *self.handler_threads]
+        for sock in live:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for thread in threads:
+            thread.join(timeout_s)
+        self.server_close()
+        return [thread for thread in threads if thread.is_alive()]

@@ -260,18 +260,6 @@ class LlmTestServer:
 
     def stop(self) -> None:
         self._stop.set()
-        self._server.shutdown()
-        with self._server.lock:
-            live = list(self._server.live_sockets)
-            threads = list(self._server.handler_threads)
-        for sock in live:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        for thread in [self._thread, *threads]:
-            thread.join(JOIN_TIMEOUT_S)
-        stuck = [thread for thread in [self._thread, *threads] if thread.is_alive()]
-        self._server.server_close()
+        stuck = self._server.stop_serving(self._thread, JOIN_TIMEOUT_S)
         if stuck:
             raise AssertionError(f"llm test server threads did not stop: {stuck}")
