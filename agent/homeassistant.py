@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -49,6 +48,7 @@ from typing import Any
 import httpx
 
 from bargein.agent.base import ReplyStream
+from bargein.agent.connection import shutdown_network_stream
 from bargein.agent.conversation import Conversation
 from bargein.agent.credentials import HA_CREDENTIAL_NAME, ApiKey
 from bargein.agent.interruption import InterruptionType
@@ -111,7 +111,7 @@ class _Call:
             self._cancelled = True
             network_stream = self._network_stream
         log.info("home assistant request cancelled")
-        _shutdown(network_stream)
+        shutdown_network_stream(network_stream)
 
     def _trace(self, event: str, info: dict[str, Any]) -> None:
         """httpcore trace hook: keep the socket as soon as it connects."""
@@ -120,7 +120,7 @@ class _Call:
                 self._network_stream = info.get("return_value")
                 cancelled = self._cancelled
             if cancelled:
-                _shutdown(self._network_stream)
+                shutdown_network_stream(self._network_stream)
 
     def pieces(self) -> Iterator[str]:
         agent = self._agent
@@ -187,16 +187,6 @@ class _Call:
                           + (f" ({code})" if code else ""))
 
 
-def _shutdown(network_stream: Any) -> None:
-    if network_stream is None:
-        return
-    sock = network_stream.get_extra_info("socket")
-    if sock is None:
-        return
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed by the peer or by us
 
 
 def _short(exc: BaseException) -> str:

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +42,7 @@ from typing import Any
 import httpx
 
 from bargein.agent.base import ReplyStream
+from bargein.agent.connection import shutdown_network_stream
 from bargein.agent.conversation import Conversation
 from bargein.agent.credentials import ApiKey
 from bargein.agent.prompt import chat_messages
@@ -140,15 +140,7 @@ class _Call:
         self._wake.set()
         with self._lock:
             network_stream = self._network_stream
-        if network_stream is None:
-            return
-        sock = network_stream.get_extra_info("socket")
-        if sock is None:
-            return
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already closed by the peer or by us
+        shutdown_network_stream(network_stream)
 
     def _trace(self, event: str, info: dict[str, Any]) -> None:
         """httpcore trace hook: keep the socket as soon as it connects."""

@@ -109,16 +109,18 @@ def _build_section(source: str, name: str, cls: type, table: Any) -> Any:
     return cls(**values)
 
 
-def _url(where: str, value: str, example: str = "http://127.0.0.1:11434/v1") -> None:
-    """An http(s) URL with a host (and a valid port, if it names one)."""
+def _url(where: str, value: str, example: str = "http://127.0.0.1:11434/v1",
+         schemes: tuple[str, ...] = ("http", "https")) -> None:
+    """A URL of one of ``schemes`` with a host (and a valid port, if it names one)."""
     try:
         parts = urllib.parse.urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
         raise ConfigError(f"{where}: {value!r} is not a URL ({exc}); write it like "
                           f"{example}") from exc
-    if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", value):
-        raise ConfigError(f"{where}: {value!r} is not an http:// or https:// URL with a host; "
+    if parts.scheme not in schemes or not parts.hostname or re.search(r"\s", value):
+        kinds = " or ".join(f"{scheme}://" for scheme in schemes)
+        raise ConfigError(f"{where}: {value!r} is not an {kinds} URL with a host; "
                           f"write it like {example}")
 
 
@@ -169,16 +171,7 @@ def _ha_language(where: str, value: str) -> None:
 
 def _mqtt_url(where: str, value: str) -> None:
     """mqtt:// or mqtts:// with a host (and a valid port, if it names one)."""
-    example = "mqtt://127.0.0.1:1883 (mqtts:// for TLS)"
-    try:
-        parts = urllib.parse.urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {value!r} is not a URL ({exc}); write it like "
-                          f"{example}") from exc
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or re.search(r"\s", value):
-        raise ConfigError(f"{where}: {value!r} is not an mqtt:// or mqtts:// URL with a host; "
-                          f"write it like {example}")
+    _url(where, value, "mqtt://127.0.0.1:1883 (mqtts:// for TLS)", ("mqtt", "mqtts"))
 
 
 def _topic_word(where: str, value: str) -> None:

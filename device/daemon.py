@@ -350,6 +350,7 @@ class Daemon:
                 log.info("volume %.2f (from MQTT)", command.value)
 
     def _publish_state(self) -> None:
+        """The state to the broker when it changed (the status line, which holds it, did)."""
         if self.mqtt is None:
             return
         state = (self.pipeline.state, self.pipeline.muted)
@@ -422,7 +423,6 @@ class Daemon:
                 self.bell.tick(self.pipeline, frame.end_s)
             self.audio.poll_health()
             self._drain_mqtt()
-            self._publish_state()
             self._supervise()
             if self._reload_requested:
                 self._reload_requested = False
@@ -453,6 +453,7 @@ class Daemon:
             log.info("status: %s", status)
             self.notifier.status(status)
             self._show_on_led(self.pipeline.state, self.pipeline.muted, self.pipeline.follow_up)
+            self._publish_state()
         now = time.monotonic()
         interval_s = self.notifier.ping_interval_s
         if interval_s is not None and now >= self._next_ping_s:
