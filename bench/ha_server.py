@@ -32,6 +32,7 @@ Run it alone for a manual check: ``python -m bargein.bench.ha_server --port 8123
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import socket
@@ -41,10 +42,9 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from bargein.bench.http_test_server import TrackingHTTPServer
+from bargein.bench.http_test_server import QuietHandler, TrackingHTTPServer
 
 JOIN_TIMEOUT_S = 5.0
 DEFAULT_TOKEN = "test-ha-token"
@@ -121,12 +121,8 @@ class _Server(TrackingHTTPServer):
         super().__init__(_Handler, port)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
-        pass  # keep test output clean
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         mode = self._record(None)
@@ -309,10 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     print(f"home assistant test server at {server.url} (Ctrl-C stops)", flush=True)
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops it
+            while True:
+                time.sleep(3600)
     finally:
         server.stop()
     return 0

@@ -7,11 +7,22 @@ mid-answer (a scenario the tests play on purpose) is no server fault.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 (keep-alive, chunked answers) and no line per request on stderr: the tests
+    read the servers' recorded requests instead."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        return
 
 
 class TrackingHTTPServer(ThreadingHTTPServer):
@@ -54,10 +65,8 @@ class TrackingHTTPServer(ThreadingHTTPServer):
             live = list(self.live_sockets)
             threads = [serve_thread, *self.handler_threads]
         for sock in live:
-            try:
+            with contextlib.suppress(OSError):  # the client already closed it
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         for thread in threads:
             thread.join(timeout_s)
         self.server_close()

@@ -32,10 +32,9 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from bargein.bench.http_test_server import TrackingHTTPServer
+from bargein.bench.http_test_server import QuietHandler, TrackingHTTPServer
 
 JOIN_TIMEOUT_S = 5.0
 DEFAULT_TOKENS = ("Hello", " there.", " The", " answer", " is", " forty", "-two.", " Bye", " now.")
@@ -69,12 +68,8 @@ class _Server(TrackingHTTPServer):
         super().__init__(_Handler, 0)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
-        pass  # keep test output clean
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
         state = self.server.state
