@@ -168,7 +168,11 @@ class MqttSettings:
         "(Home Assistant MQTT discovery); off by default")
     url: str = setting(
         "mqtt://127.0.0.1:1883", "The broker: mqtt://host:port, or mqtts://host:port for TLS "
-        "(checked against the system's CA certificates)")
+        "(its certificate checked against ca_file, else the system's CA certificates)")
+    ca_file: str = setting(
+        "", "For mqtts://: the CA certificate (PEM) that signed the broker's certificate, "
+        "for a broker with its own CA (as most home brokers are); empty = the system's CA "
+        "certificates")
     node_id: str = setting(
         "bargein", "This appliance's id in topics (bargein/<node_id>/...) and in Home "
         "Assistant; letters, digits, _ and - only")

@@ -192,6 +192,7 @@ _WHAT_IT_IS: dict[str, Callable[[str, Any], None]] = {
     "tts.voice": _existing_file,
     "events.state_dir": _state_dir,
     "mqtt.url": _mqtt_url,
+    "mqtt.ca_file": _existing_file,
     "mqtt.node_id": _topic_word,
     "mqtt.password_env": _env_name,
     "mqtt.discovery_prefix": _topic_word,

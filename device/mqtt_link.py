@@ -45,6 +45,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bargein.agent.credentials import ApiKey, load_secret
+from bargein.core.errors import ConfigError
 from bargein.device.appliance_settings import MqttSettings
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,13 @@ def new_client(settings: MqttSettings, password: ApiKey | None, client_id: str) 
     if settings.username:
         client.username_pw_set(settings.username, password.reveal() if password else None)
     if Broker.from_url(settings.url).tls:
-        client.tls_set_context(ssl.create_default_context())
+        try:
+            context = ssl.create_default_context(cafile=settings.ca_file or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"[mqtt] ca_file: {settings.ca_file!r} is not a PEM CA "
+                              f"certificate ({exc}); give the broker's CA certificate or "
+                              "leave it empty for the system's") from exc
+        client.tls_set_context(context)
     return client
 
 
@@ -150,7 +157,12 @@ class MqttLink:
         return f"{self.base}/{name}"
 
     def discovery(self) -> dict[str, dict[str, Any]]:
-        """Each retained discovery config, by its topic."""
+        """Each retained discovery config, by its topic.
+
+        The entity id is asked for with ``default_entity_id`` (``<component>.<id>``):
+        Home Assistant 2025.10 deprecated ``object_id`` for it and 2026.4 stopped
+        reading ``object_id``.
+        """
         node, prefix = self.settings.node_id, self.settings.discovery_prefix
         device = {"identifiers": [f"bargein_{node}"], "name": f"bargein {node}",
                   "manufacturer": "bargein", "model": "voice appliance",
@@ -183,7 +195,7 @@ class MqttLink:
         return {
             f"{prefix}/{component}/{node}/{obj}/config":
                 {**config, **common, "unique_id": f"bargein_{node}_{obj}",
-                 "object_id": f"bargein_{node}_{obj}"}
+                 "default_entity_id": f"{component}.bargein_{node}_{obj}"}
             for component, obj, config in entities
         }
 

@@ -8,68 +8,31 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import statistics
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from test_daemon import START_TIMEOUT_S, NotifySocket
 
 from bargein.agent.conversation import Conversation
 from bargein.agent.interruption import InterruptionType
+from bargein.bench.mosquitto import Mosquitto, MqttWatcher, free_port, make_test_ca
+from bargein.core.errors import ConfigError
 from bargein.device.appliance_settings import MqttSettings
 from bargein.device.commands.doctor import FAIL, OK, check_mqtt
 from bargein.device.config import config_from_dict
 from bargein.device.mqtt_link import MqttLink, public_state
 
-MOSQUITTO = Path("/usr/sbin/mosquitto")
 WAIT_S = 10.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Mosquitto:
-    """``mosquitto -c <conf>`` listening on 127.0.0.1:<port>, anonymous, no persistence."""
-
-    def __init__(self, workdir: Path, port: int) -> None:
-        self.port = port
-        self.conf = workdir / "mosquitto.conf"
-        self.conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n"
-                             "persistence false\n")
-        self.log = (workdir / "mosquitto.log").open("ab")
-        self.proc = subprocess.Popen([str(MOSQUITTO), "-c", str(self.conf)],
-                                     stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            assert self.proc.poll() is None, "mosquitto exited at start"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return
-            except OSError:
-                assert time.monotonic() < deadline, "mosquitto did not listen"
-                time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(WAIT_S)
-        self.log.close()
 
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    server = Mosquitto(tmp_path, _free_port())
+    server = Mosquitto(tmp_path, free_port())
     yield server
     server.stop()
 
@@ -98,52 +61,15 @@ class SpeakerWatch:
             return next((t for t, silent in self.periods if t >= after_s and silent), None)
 
 
-class Watcher:
-    """A paho client subscribed to everything, keeping each message with its arrival time."""
-
-    def __init__(self, port: int) -> None:
-        self.messages: list[tuple[float, str, str, bool]] = []
-        self._lock = threading.Lock()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-watcher")
-        subscribed = threading.Event()
-        self.client.on_connect = lambda c, u, f, r, p: c.subscribe([("#", 0)])
-        self.client.on_subscribe = lambda *args: subscribed.set()
-        self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        assert subscribed.wait(WAIT_S), "the watcher could not subscribe"
-
-    def _on_message(self, client: mqtt.Client, userdata: object,
-                    message: mqtt.MQTTMessage) -> None:
-        with self._lock:
-            self.messages.append((time.monotonic(), message.topic,
-                                  message.payload.decode(), bool(message.retain)))
-
-    def seen(self, topic: str, after_s: float = 0.0) -> list[str]:
-        with self._lock:
-            return [p for t, top, p, _ in self.messages if top == topic and t >= after_s]
+class Watcher(MqttWatcher):
+    """The bench's watcher, failing the test (with what it saw) instead of timing out."""
 
     def wait(self, topic: str, predicate: Callable[[str], bool], after_s: float = 0.0,
              timeout_s: float = WAIT_S) -> float:
-        """When a message on ``topic`` matching ``predicate`` arrived; fails after the timeout."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            with self._lock:
-                for t, top, payload, _ in self.messages:
-                    if top == topic and t >= after_s and predicate(payload):
-                        return t
-            time.sleep(0.005)
-        pytest.fail(f"no matching message on {topic} within {timeout_s} s; "
-                    f"saw {self.seen(topic)[-10:]}")
-
-    def publish(self, topic: str, payload: str) -> float:
-        sent_s = time.monotonic()
-        self.client.publish(topic, payload, qos=0).wait_for_publish(WAIT_S)
-        return sent_s
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        try:
+            return super().wait(topic, predicate, after_s, timeout_s)
+        except TimeoutError as exc:
+            pytest.fail(str(exc))
 
 
 def test_discovery_configs_are_retained_with_their_topics(
@@ -199,6 +125,10 @@ def test_discovery_configs_are_retained_with_their_topics(
     assert {c["availability_topic"] for c in configs.values()} == {"bargein/kitchen/availability"}
     assert {c["device"]["sw_version"] for c in configs.values()} == {"1.2.3"}
     assert len({c["unique_id"] for c in configs.values()}) == len(configs)
+    assert all("object_id" not in c for c in configs.values())  # gone since HA 2026.4
+    assert by_kind[("switch", "mute")]["default_entity_id"] == "switch.bargein_kitchen_mute"
+    assert {c["default_entity_id"].split(".")[0] for c in configs.values()} == {
+        component for component, _ in by_kind}
     assert availability == ["online"]
     assert len(presses) == 2  # the two live ones; the retained one replayed is ignored
     assert "ignoring a retained stop command" in caplog.text
@@ -227,6 +157,72 @@ def test_doctor_connects_to_the_broker_and_names_the_fix_when_it_is_gone(
     assert check.status == FAIL and "ConnectionRefusedError" in check.detail
     assert "systemctl start mosquitto" in check.fix
     assert check_mqtt(config_from_dict({})) == []
+
+
+def test_mqtts_with_the_brokers_own_ca_carries_state_and_stop(tmp_path: Path) -> None:
+    """A broker whose certificate a home CA signed: trusted through [mqtt] ca_file."""
+    tls = make_test_ca(tmp_path / "tls")
+    server = Mosquitto(tmp_path, free_port(), tls=tls)
+    presses: list[float] = []
+    try:
+        settings = MqttSettings(enabled=True, url=server.url, ca_file=str(tls.ca),
+                                node_id="hall")
+        assert server.url.startswith("mqtts://")
+        link = MqttLink(settings, on_stop=lambda: presses.append(time.monotonic()))
+        link.start()
+        try:
+            assert link.connected.wait(WAIT_S), "no TLS connection with the CA file"
+            link.publish_state("listening", False)
+            watcher = Watcher(server.port, ca=tls.ca)
+            try:
+                watcher.wait("bargein/hall/state", lambda p: p == "listening")
+                watcher.publish("bargein/hall/stop", "PRESS")
+                deadline = time.monotonic() + WAIT_S
+                while not presses:
+                    assert time.monotonic() < deadline, "the stop did not arrive over TLS"
+                    time.sleep(0.01)
+            finally:
+                watcher.close()
+        finally:
+            link.close()
+        # the plain port refuses a plain client: nothing talks to this broker unencrypted
+        with pytest.raises(Exception):  # noqa: B017,PT011 - paho raises what the socket does
+            Watcher(server.port, timeout_s=2.0)
+    finally:
+        server.stop()
+    assert len(presses) == 1
+
+
+def test_doctor_names_ca_file_when_the_brokers_certificate_is_not_trusted(
+        tmp_path: Path) -> None:
+    tls = make_test_ca(tmp_path / "tls")
+    server = Mosquitto(tmp_path, free_port(), tls=tls)
+    try:
+        untrusted = config_from_dict({"mqtt": {"enabled": True, "url": server.url}})
+        [check] = check_mqtt(untrusted)
+        assert check.status == FAIL and "CERTIFICATE_VERIFY_FAILED" in check.detail
+        assert "[mqtt] ca_file" in check.fix
+        trusted = config_from_dict({"mqtt": {"enabled": True, "url": server.url,
+                                             "ca_file": str(tls.ca)}})
+        [check] = check_mqtt(trusted)
+        assert check.status == OK, check
+    finally:
+        server.stop()
+
+
+def test_a_ca_file_that_is_missing_or_no_certificate_is_named_with_its_fix(
+        tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[mqtt\] ca_file: .* is not an existing file"):
+        config_from_dict({"mqtt": {"url": "mqtts://127.0.0.1", "ca_file": "/nonexistent.pem"}})
+    junk = tmp_path / "ca.pem"
+    junk.write_text("not a certificate\n")
+    settings = MqttSettings(enabled=True, url="mqtts://127.0.0.1:8883", ca_file=str(junk))
+    with pytest.raises(ConfigError, match=r"\[mqtt\] ca_file: .* is not a PEM CA certificate"):
+        MqttLink(settings, on_stop=lambda: None)
+    [check] = check_mqtt(config_from_dict({"mqtt": {"enabled": True, "url":
+                                                     "mqtts://127.0.0.1:8883",
+                                                     "ca_file": str(junk)}}))
+    assert check.status == FAIL and "not a PEM CA certificate" in check.detail
 
 
 def test_the_daemon_on_the_broker_states_records_stop_mute_volume_and_rides_out_its_loss(

@@ -353,7 +353,11 @@ MQTT_TIMEOUT_S = 5.0
 
 def check_mqtt(config: Config) -> list[Check]:
     """With ``[mqtt] enabled``: connect to the broker once within a timeout."""
-    from bargein.device.mqtt_link import PASSWORD_CREDENTIAL, check_broker, load_password
+    from bargein.device.mqtt_link import (
+        PASSWORD_CREDENTIAL,
+        check_broker,
+        load_password,
+    )
 
     settings = config.mqtt
     if not settings.enabled:
@@ -364,12 +368,19 @@ def check_mqtt(config: Config) -> list[Check]:
         what, fix = _what_and_fix(str(exc), "rewrite the password")
         return [Check("mqtt", FAIL, what, fix)]
     started_s = time.monotonic()
-    problem = check_broker(settings, password, MQTT_TIMEOUT_S)
+    try:
+        problem = check_broker(settings, password, MQTT_TIMEOUT_S)
+    except BargeinError as exc:  # a CA file that is no certificate
+        what, fix = _what_and_fix(str(exc), "correct [mqtt] ca_file")
+        return [Check("mqtt", FAIL, what, fix)]
     where = f"MQTT broker at {settings.url}"
     if problem is None:
         return [Check("mqtt", OK, f"{where} accepted us in "
                       f"{(time.monotonic() - started_s) * 1000:.0f} ms")]
-    if problem.startswith("the broker refused us"):
+    if "CERTIFICATE_VERIFY_FAILED" in problem:
+        fix = ("set [mqtt] ca_file to the CA certificate (PEM) that signed the broker's "
+               "certificate, or check the host name in [mqtt] url matches the certificate")
+    elif problem.startswith("the broker refused us"):
         fix = (f"check [mqtt] username and the password (/etc/bargein/{PASSWORD_CREDENTIAL} "
                f"or ${settings.password_env}) against the broker's users")
     else:
