@@ -21,11 +21,17 @@ Test and perf hooks (environment variables, read only with the virtual backend):
 
 ``BARGEIN_VIRTUAL_SPEED=4``
     Virtual seconds per real second (default 1): the soak test runs faster than real time.
+
+``BARGEIN_VIRTUAL_RECORD=/path/dir``
+    Keep everything the speaker played and the mic heard, and write them there as
+    ``speaker.wav`` and ``mic.wav`` when the daemon stops (demos; without it the room
+    keeps only the last few seconds).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
 import shlex
@@ -42,13 +48,14 @@ from bargein.audio.reconnect import DeviceKeeper
 from bargein.audio.settings import AudioSettings
 from bargein.audio.virtual_room import RoomSettings, VirtualRoom
 from bargein.core.errors import AudioDeviceError, ConfigError
-from bargein.core.frames import AudioFrame
+from bargein.core.frames import AudioFrame, write_wav
 from bargein.device.heartbeat import CAPTURE, PLAYBACK, Heartbeats
 
 log = logging.getLogger(__name__)
 
 CONTROL_ENV = "BARGEIN_VIRTUAL_CONTROL"
 SPEED_ENV = "BARGEIN_VIRTUAL_SPEED"
+RECORD_ENV = "BARGEIN_VIRTUAL_RECORD"
 VIRTUAL_RATE_HZ = 16_000
 """Speaker rate of the virtual room when ``[audio] output_rate_hz`` is 0."""
 HISTORY_S = 5.0
@@ -97,13 +104,16 @@ class VirtualAudio:
             raise ConfigError(f"${SPEED_ENV}={self.speed} is out of range; use 0.1 to 100")
         control = env.get(CONTROL_ENV, "")
         self.control_path = Path(control) if control else None
+        record = env.get(RECORD_ENV, "")
+        self.record_dir = Path(record) if record else None
         rate_hz = settings.output_rate_hz or VIRTUAL_RATE_HZ
         self.ring = PlaybackRing(
             rate_hz, max(1, rate_hz * settings.period_ms // 1000), capacity_s=settings.ring_s
         )
         base = room_settings or RoomSettings()
         self.room = VirtualRoom(
-            RoomSettings(**{**base.__dict__, "frame_ms": settings.frame_ms, "history_s": HISTORY_S}),
+            RoomSettings(**{**base.__dict__, "frame_ms": settings.frame_ms,
+                            "history_s": math.inf if self.record_dir else HISTORY_S}),
             self.ring,
         )
         self.frame_s = settings.frame_ms / 1000.0
@@ -155,6 +165,12 @@ class VirtualAudio:
         if self._thread.is_alive():
             raise RuntimeError(f"virtual audio thread did not stop within {timeout_s} s")
         self._keeper.stop(timeout_s)
+        if self.record_dir is not None:
+            self.record_dir.mkdir(parents=True, exist_ok=True)
+            write_wav(self.record_dir / "speaker.wav", self.room.speaker_audio(),
+                      self.room.speaker_rate_hz)
+            write_wav(self.record_dir / "mic.wav", self.room.mic_audio(), 16_000)
+            log.info("virtual room: speaker and mic written to %s", self.record_dir)
 
     # -- the room's thread -------------------------------------------------------------
 

@@ -3,8 +3,10 @@ virtual-room conversation.
 
 ``bargein run`` is started as systemd would (``NOTIFY_SOCKET`` bound here, READY
 awaited) on the virtual room, paced faster than real time for the full run. A person
-keeps talking to it: a question, a backchannel, a "stop", a "continue", over and
-over (clips spoken by the Piper voice). From ``/proc/<pid>`` it reads:
+keeps talking to it: a question opened by the wake word, a backchannel, a "stop", a
+"continue", over and over (clips spoken by the Piper voice). Until this cycle said the
+wake word, the default ``wake_word`` mode ignored its question and the soak measured an
+appliance answering nothing. From ``/proc/<pid>`` it reads:
 
 - ``daemon_rss_mb``: peak resident memory (VmHWM) over the run;
 - ``daemon_rss_growth_mb``: resident memory over the last minute minus over the
@@ -30,17 +32,13 @@ from __future__ import annotations
 import logging
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
+from bargein.bench.virtual_daemon import VirtualDaemon
 from bargein.core.frames import write_wav
 from bargein.tts.synth import iter_chunks
 from bargein.tts.voice import load_voice
@@ -52,9 +50,8 @@ MINUTES_ENV = "BARGEIN_SOAK_MINUTES"
 QUICK_S, QUICK_SPEED = 20.0, 1.0
 FIRST_MINUTE_S = 60.0
 REPORT_SPAN_S = 600.0
-READY_TIMEOUT_S = 180.0
 CYCLE = (
-    (0.0, "question", "What can you do for me today?"),
+    (0.0, "question", "Alexa, what can you do for me today?"),
     (4.0, "backchannel", "uh huh"),
     (7.0, "stop", "stop"),
     (9.0, "continue", "continue"),
@@ -84,28 +81,6 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _wait_ready(sock: socket.socket, proc: subprocess.Popen, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"bargein run exited with {proc.returncode} before READY")
-        try:
-            data = sock.recv(4096)
-        except TimeoutError:
-            continue
-        if b"READY=1" in data.split(b"\n"):
-            return
-    raise RuntimeError(f"bargein run sent no READY=1 within {timeout_s} s")
-
-
-def _drain(sock: socket.socket, stop: threading.Event) -> None:
-    while not stop.is_set():
-        try:
-            sock.recv(4096)
-        except TimeoutError:
-            continue
-
-
 def soak(conversation_s: float, speed: float, extra_config: str = "",
          script: tuple[tuple[float, str, str], ...] = CYCLE) -> dict[str, float]:
     """Run the daemon for ``conversation_s`` virtual seconds; its memory and CPU figures.
@@ -121,52 +96,16 @@ def soak(conversation_s: float, speed: float, extra_config: str = "",
         for _, name, text in script:
             clips[name] = work / f"{name}.wav"
             _write_clip(clips[name], text)
-        config = work / "config.toml"
-        config.write_text(f'[audio]\nbackend = "virtual"\n[events]\nstate_dir = "{work / "state"}"\n'
-                          + extra_config)
-        control = work / "control"
-        control.touch()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(str(work / "notify.sock"))
-        sock.settimeout(0.2)
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("INVOCATION_ID", "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID")}
-        env.update({"NOTIFY_SOCKET": str(work / "notify.sock"),
-                    "BARGEIN_VIRTUAL_CONTROL": str(control), "BARGEIN_VIRTUAL_SPEED": str(speed)})
-        bargein = Path(sys.executable).with_name("bargein")
-        with (work / "daemon.log").open("wb") as err:
-            proc = subprocess.Popen([str(bargein), "run", "--config", str(config)], env=env,
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=err)
-            stop_draining = threading.Event()
-            # sd_notify blocks when the socket's queue is full: keep reading, as systemd does.
-            drain = threading.Thread(target=_drain, args=(sock, stop_draining), name="notify-drain")
+        daemon = VirtualDaemon(work, extra_config, speed=speed, env=os.environ)
+        with daemon:
             try:
-                _wait_ready(sock, proc, READY_TIMEOUT_S)
-                drain.start()
-                figures = _converse(proc, control, clips, conversation_s, speed, script)
+                figures = _converse(daemon, clips, conversation_s, speed, script)
             except RuntimeError as exc:
-                tail = (work / "daemon.log").read_text(errors="replace")[-4000:]
-                raise RuntimeError(f"{exc}; the daemon's log ends:\n{tail}") from exc
-            finally:
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
-                    try:
-                        proc.wait(10)
-                    except subprocess.TimeoutExpired:
-                        proc.send_signal(signal.SIGUSR1)  # its threads' stacks, for the report
-                        time.sleep(1.0)
-                        proc.kill()
-                        proc.wait(10)
-                stop_draining.set()
-                if drain.is_alive():
-                    drain.join(5.0)
-                    if drain.is_alive():
-                        raise RuntimeError("the notify-socket reader did not stop within 5 s")
-                sock.close()
-        daemon_log = (work / "daemon.log").read_text(errors="replace")
-        if proc.returncode != 0:
-            raise RuntimeError(f"bargein run exited with {proc.returncode}:\n{daemon_log[-2000:]}")
+                raise RuntimeError(f"{exc}; the daemon's log ends:\n{daemon.log_tail()}") from exc
+        daemon_log = daemon.log_text()
+        if daemon.proc is not None and daemon.proc.returncode != 0:
+            raise RuntimeError(f"bargein run exited with {daemon.proc.returncode}:\n"
+                               f"{daemon_log[-2000:]}")
         renewals = [line for line in daemon_log.splitlines() if "ASR recognizer renewed" in line]
         for line in renewals:  # with what each renewal gave back, and the heap after it
             log.info("soak: daemon %s", line.split(": ", 1)[-1])
@@ -175,10 +114,9 @@ def soak(conversation_s: float, speed: float, extra_config: str = "",
         return figures
 
 
-def _converse(proc: subprocess.Popen, control: Path, clips: dict[str, Path],
-              conversation_s: float, speed: float,
-              script: tuple[tuple[float, str, str], ...]) -> dict[str, float]:
-    pid = proc.pid
+def _converse(daemon: VirtualDaemon, clips: dict[str, Path], conversation_s: float,
+              speed: float, script: tuple[tuple[float, str, str], ...]) -> dict[str, float]:
+    pid = daemon.pid
     start_s = time.monotonic()
     cpu_start_s = _cpu_s(pid)
     first_minute_s = min(FIRST_MINUTE_S, conversation_s / 3)
@@ -190,12 +128,11 @@ def _converse(proc: subprocess.Popen, control: Path, clips: dict[str, Path],
         virtual_s = (time.monotonic() - start_s) * speed
         if virtual_s >= conversation_s:
             break
-        if proc.poll() is not None:
-            raise RuntimeError(f"bargein run died during the soak ({proc.returncode})")
+        if not daemon.alive():
+            raise RuntimeError(f"bargein run died during the soak ({daemon.proc.returncode})")
         at_s, name, _ = script[step]
         if virtual_s >= cycle * CYCLE_S + at_s:
-            with control.open("a") as fh:
-                fh.write(f"say {clips[name]}\n")
+            daemon.say(clips[name])
             step += 1
             if step == len(script):
                 step, cycle = 0, cycle + 1

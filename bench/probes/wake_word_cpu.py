@@ -33,10 +33,9 @@ from bargein.bench.probes.soak import CYCLE, QUICK_S, QUICK_SPEED, soak
 log = logging.getLogger(__name__)
 
 FULL_S, FULL_SPEED, FULL_ROUNDS = 180.0, 2.0, 2
-WAKE_SCRIPT: tuple[tuple[float, str, str], ...] = (
-    (CYCLE[0][0], "question", "Alexa, what can you do for me today?"),
-    *(line for line in CYCLE[1:] if line[1] in ("backchannel", "stop")))
-"""The soak's conversation with the wake word before the question and no "continue"."""
+WAKE_SCRIPT: tuple[tuple[float, str, str], ...] = tuple(
+    line for line in CYCLE if line[1] in ("question", "backchannel", "stop"))
+"""The soak's conversation (the wake word opens its question) without the "continue"."""
 MODES = {"on": '[listen]\nmode = "wake_word"\n', "off": '[listen]\nmode = "open"\n'}
 
 
