@@ -14,7 +14,11 @@ Home Assistant's shapes (developers.home-assistant.io, "Conversation API"; REST 
 The house: a few lights by area (kitchen, living room, bedroom), whose state the
 intents change and report. Sentences understood, like Home Assistant's built-in
 English ones: "turn on/off the <area> light(s)", "turn the <area> light on/off",
-"is the <area> light on/off", "which lights are on". Anything else is
+"is the <area> light on/off", "which lights are on", and one long answer as an
+owner's own intent (``intent_script``) or an LLM-backed agent gives: "how is the house"
+or "what's happening at home" (every light, then doors, heating and appliances; about
+25 s spoken). "Please", "can you" and "could you" in front are skipped, as Home
+Assistant's skip words are. Anything else is
 ``no_intent_match``; an unknown area is ``no_valid_targets``. A conversation id is
 made for a request without one and echoed back for a request with one.
 
@@ -75,15 +79,27 @@ _TURN = re.compile(
 )
 _ASK = re.compile(r"^(?:is|are) (?:the )?(?P<area>[a-z ]+?) lights? (?P<state>on|off)$")
 _WHICH = re.compile(r"^(?:which|what) lights are on$")
+_REPORT = re.compile(r"^(?:how is|how s|what s happening (?:in|at)) (?:the )?(?:house|home)$")
+_REPORT_REST = (
+    "The front door is locked and the back door is closed. The thermostat in the hall is "
+    "set to twenty one degrees, and it is nineteen degrees outside. The washing machine "
+    "finished its cycle forty minutes ago, so the laundry is ready to hang up. Nobody has "
+    "rung the doorbell since this morning. The dishwasher is half full."
+)
 
 
 def _normalise(text: str) -> str:
     return " ".join(re.sub(r"[^a-z ]", " ", text.lower()).split())
 
 
+_SKIP = re.compile(r"^(?:(?:please|can you|could you|would you) )+|(?: please)+$")
+"""Home Assistant's skip words around a sentence ("please", "can you", ...; its English
+``_common.yaml``)."""
+
+
 def handle_sentence(lights_on: dict[str, bool], text: str) -> tuple[str, str, dict[str, Any]]:
     """(response_type, speech, data) for one sentence, changing ``lights_on`` as asked."""
-    sentence = _normalise(text)
+    sentence = _SKIP.sub("", _normalise(text))
     if match := _TURN.match(sentence):
         area = match["a1"] or match["a2"]
         on = (match["s1"] or match["s2"]) == "on"
@@ -111,6 +127,11 @@ def handle_sentence(lights_on: dict[str, bool], text: str) -> tuple[str, str, di
         speech = (f"The {' and the '.join(on)} light{'s are' if len(on) > 1 else ' is'} on"
                   if on else "No lights are on")
         return "query_answer", speech, {"targets": [], "success": [], "failed": []}
+    if _REPORT.match(sentence):
+        lights = ". ".join(f"The {area} light is {'on' if state else 'off'}"
+                           for area, state in lights_on.items())
+        return "query_answer", f"Here is the house. {lights}. {_REPORT_REST}", {
+            "targets": [], "success": [], "failed": []}
     return "error", "Sorry, I couldn't understand that", {"code": "no_intent_match"}
 
 

@@ -30,18 +30,19 @@ class VirtualDaemon:
     """One ``bargein run`` on the virtual room; a context manager that stops it on exit.
 
     ``extra_config`` is appended to the ``[audio]`` (virtual backend) and ``[events]``
-    (``workdir/state``) tables written here; ``record`` keeps the speaker and the mic
-    and writes them to ``workdir`` when the daemon stops.
+    (``workdir/state``, ``log_transcripts``) tables written here; ``record`` keeps the
+    speaker and the mic and writes them to ``workdir`` when the daemon stops.
     """
 
     def __init__(self, workdir: Path, extra_config: str = "", *, speed: float = 1.0,
-                 env: Mapping[str, str] | None = None, record: bool = False) -> None:
+                 env: Mapping[str, str] | None = None, record: bool = False,
+                 log_transcripts: bool = False) -> None:
         self.workdir = workdir
         self.state_dir = workdir / "state"
         self.config_path = workdir / "config.toml"
         self.config_path.write_text(
             f'[audio]\nbackend = "virtual"\n[events]\nstate_dir = "{self.state_dir}"\n'
-            + extra_config)
+            f'log_transcripts = {str(log_transcripts).lower()}\n' + extra_config)
         self.control = workdir / "control"
         self.control.touch()
         self.log_path = workdir / "daemon.log"

@@ -51,3 +51,17 @@ def write_wav(path: str | Path, pcm: np.ndarray, rate_hz: int) -> None:
         wav.setsampwidth(2)
         wav.setframerate(rate_hz)
         wav.writeframes(to_int16(pcm).astype("<i2").tobytes())
+
+
+def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
+    """Mono int16 samples (the first channel) and the rate of a 16-bit PCM WAV file;
+    ValueError naming the file for any other sample width."""
+    with wave.open(str(path), "rb") as w:
+        if w.getsampwidth() != 2:
+            raise ValueError(f"{path}: need 16-bit PCM, got {8 * w.getsampwidth()}-bit")
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.int16)
+        channels = w.getnchannels()
+        rate_hz = w.getframerate()
+    if channels > 1:
+        pcm = pcm.reshape(-1, channels)[:, 0].copy()
+    return pcm, rate_hz

@@ -267,7 +267,7 @@ class Daemon:
         self.led: StatusLed | None = None
         self.led_problem: str | None = None
         self.mqtt: MqttLink | None = None
-        self._mqtt_state: tuple[str, bool] | None = None
+        self._mqtt_state: tuple[str, bool, bool] | None = None
 
     # -- building ----------------------------------------------------------------------
 
@@ -353,7 +353,7 @@ class Daemon:
         """The state to the broker when it changed (the status line, which holds it, did)."""
         if self.mqtt is None:
             return
-        state = (self.pipeline.state, self.pipeline.muted)
+        state = (self.pipeline.state, self.pipeline.muted, self.pipeline.follow_up)
         if state != self._mqtt_state:
             self._mqtt_state = state
             self.mqtt.publish_state(*state)

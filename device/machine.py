@@ -184,8 +184,13 @@ OWN_WORDS_BEFORE_S = 2.5
 """The appliance's words played this long before an onset are its echo's vocabulary."""
 WAKE_LATENCY_S = 0.25
 """About how long after the phrase ends the detector reports it (the alexa model in the
-virtual room: 0.28 s): a recognized word whose middle comes earlier is the phrase, not
-the request."""
+virtual room: 0.23 s p50, 0.28 s p95): a recognized word whose middle comes earlier is
+the phrase, not the request."""
+WAKE_LATENCY_MAX_S = 0.30
+"""Longer after the phrase's end than the detector reports it: a recognized word that
+began before this is the phrase (or spans it), whatever its end. Recognizers stretch a
+word over the silence after it, so "Alexa." alone, misheard as one word ending well
+after the sound, would otherwise pass the middle test above and be a request."""
 OPEN_LISTENING = ListenSettings(mode="open")
 """Any words open a turn: the machine's default, as before the wake word. The config's
 default (``[listen] mode``) is the wake word; the daemon passes it."""
@@ -924,7 +929,8 @@ class BargeinMachine:
     def _without_wake_word(self, text: str, words: tuple[Word, ...]) -> str:
         """The request in a transcript that may hold the wake phrase: the words after its
         last mention; failing that (the recognizer spelt it otherwise), the words that
-        began after the phrase ended, where the words have times; else all of it."""
+        began after the phrase ended (see :data:`WAKE_LATENCY_MAX_S`), where the words
+        have times; else all of it."""
         tokens = list(self.classifier.normalise(text))
         phrase = list(self._wake_phrase)
         if phrase:
@@ -933,7 +939,9 @@ class BargeinMachine:
                     return " ".join(tokens[i + len(phrase):])
         if words and self._wake_end_s is not None:
             phrase_end_s = self._wake_end_s - WAKE_LATENCY_S
-            return " ".join(w.text for w in words if (w.start_s + w.end_s) / 2 >= phrase_end_s)
+            began_after_s = self._wake_end_s - WAKE_LATENCY_MAX_S
+            return " ".join(w.text for w in words if w.start_s >= began_after_s
+                            and (w.start_s + w.end_s) / 2 >= phrase_end_s)
         return text
 
     def _merged_turn(self, text: str, t_seconds: float, actions: list[Action]) -> None:

@@ -61,14 +61,16 @@ _SPEAKING = {"speaking", "speaking_ducked", "paused"}
 _LISTENING = {"listening", "interrupted"}
 
 
-def public_state(state: str, muted: bool) -> str:
+def public_state(state: str, muted: bool, follow_up: bool = False) -> str:
     """The machine's state as Home Assistant shows it: idle, listening, thinking,
-    speaking or muted (muted wins; ducked and paused speech is still speaking)."""
+    speaking or muted (muted wins; ducked and paused speech is still speaking; idle in
+    the follow-up window, where a reply needs no wake word, is listening, as the LED
+    shows it)."""
     if muted:
         return "muted"
     if state in _SPEAKING:
         return "speaking"
-    if state in _LISTENING:
+    if state in _LISTENING or (state == "idle" and follow_up):
         return "listening"
     return state
 
@@ -225,8 +227,8 @@ class MqttLink:
 
     # -- publishing (any thread; never blocks on the network) -----------------------------
 
-    def publish_state(self, state: str, muted: bool) -> None:
-        self._retain(self.topic("state"), public_state(state, muted))
+    def publish_state(self, state: str, muted: bool, follow_up: bool = False) -> None:
+        self._retain(self.topic("state"), public_state(state, muted, follow_up))
         self._retain(self.topic("mute"), "ON" if muted else "OFF")
 
     def publish_volume(self, volume: float) -> None:

@@ -37,18 +37,15 @@ import queue
 import shlex
 import threading
 import time
-import wave
 from collections.abc import Callable, Mapping
 from pathlib import Path
-
-import numpy as np
 
 from bargein.audio.playback import PlaybackRing
 from bargein.audio.reconnect import DeviceKeeper
 from bargein.audio.settings import AudioSettings
 from bargein.audio.virtual_room import RoomSettings, VirtualRoom
 from bargein.core.errors import AudioDeviceError, ConfigError
-from bargein.core.frames import AudioFrame, write_wav
+from bargein.core.frames import AudioFrame, read_wav, write_wav
 from bargein.device.heartbeat import CAPTURE, PLAYBACK, Heartbeats
 
 log = logging.getLogger(__name__)
@@ -237,7 +234,7 @@ class VirtualAudio:
                 log.warning("virtual audio thread stalling for %.1f s (test hook)", seconds)
                 self._stop.wait(seconds)
             elif name == "say":
-                pcm, rate_hz = _read_wav(Path(args[0]))
+                pcm, rate_hz = read_wav(args[0])
                 level_db = float(args[1]) if len(args) > 1 else DEFAULT_LEVEL_DB
                 self.room.add_clip(pcm, rate_hz, self.room.now_s, level_db)
             elif name == "press-button":
@@ -249,16 +246,3 @@ class VirtualAudio:
                 log.warning("virtual room control: unknown command %r", name)
         except (IndexError, ValueError, OSError) as exc:
             log.warning("virtual room control: %r failed: %s", line, exc)
-
-
-def _read_wav(path: Path) -> tuple[np.ndarray, int]:
-    """Mono int16 samples (first channel) and the rate of a 16-bit WAV file."""
-    with wave.open(str(path), "rb") as w:
-        if w.getsampwidth() != 2:
-            raise ValueError(f"{path}: need 16-bit PCM, got {8 * w.getsampwidth()}-bit")
-        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
-        channels = w.getnchannels()
-        rate_hz = w.getframerate()
-    if channels > 1:
-        pcm = pcm.reshape(-1, channels)[:, 0]
-    return pcm, rate_hz

@@ -155,6 +155,20 @@ def test_wake_word_the_recognizer_spelt_otherwise_is_cut_off_by_time(classifier)
     assert room.sent() == ["what time is it"]
 
 
+def test_wake_word_alone_misheard_as_a_word_stretched_over_the_pause_is_no_request(classifier):
+    """pocketsphinx on "Alexa." (the Piper voice) then a pause: "like seth", its last word
+    ending 0.06 s after the detector fired. By its middle it would be the request; it began
+    inside the phrase, so it is the phrase, and the request is still to come."""
+    room = Room(classifier)
+    onset = room.t
+    words = (Word("like", onset + 0.04, onset + 0.32), Word("seth", onset + 0.32, onset + 0.76))
+    room.say("like seth", length_s=0.75, wake_after_s=0.70, words=words)
+    assert room.sent() == [] and room.machine.state is State.LISTENING
+    room.t += 0.5
+    room.say("could you turn off the kitchen lights", length_s=1.6)
+    assert room.sent() == ["could you turn off the kitchen lights"]
+
+
 def test_wake_word_inside_a_sentence_takes_what_follows(classifier):
     room = Room(classifier)
     room.say("i was wondering alexa what time is it", length_s=2.4, wake_after_s=1.3)

@@ -144,6 +144,8 @@ def test_public_state_names_what_home_assistant_shows() -> None:
                                              "speaking", "speaking_ducked", "paused")] == [
         "idle", "listening", "listening", "thinking", "speaking", "speaking", "speaking"]
     assert public_state("speaking", True) == "muted"
+    assert public_state("idle", False, follow_up=True) == "listening"  # no wake word needed
+    assert public_state("idle", True, follow_up=True) == "muted"
 
 
 def test_doctor_connects_to_the_broker_and_names_the_fix_when_it_is_gone(
