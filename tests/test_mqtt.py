@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 from test_daemon import START_TIMEOUT_S, NotifySocket
 
 from bargein.agent.conversation import Conversation
 from bargein.agent.interruption import InterruptionType
 from bargein.bench.mosquitto import Mosquitto, MqttWatcher, free_port, make_test_ca
+from bargein.bench.probes.mqtt_stop import percentile, stop_over_mqtt
 from bargein.core.errors import ConfigError
 from bargein.device.appliance_settings import MqttSettings
 from bargein.device.commands.doctor import FAIL, OK, check_mqtt
@@ -35,30 +35,6 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     server = Mosquitto(tmp_path, free_port())
     yield server
     server.stop()
-
-
-class SpeakerWatch:
-    """Stands between the ring and its echo-reference tap (passing every period on) and
-    notes when each period reached the speaker and whether it was silent."""
-
-    def __init__(self, ring: object) -> None:
-        self.ring = ring
-        self.inner = ring._reference_tap  # the echo reference, passed on
-        self.periods: list[tuple[float, bool]] = []
-        self._lock = threading.Lock()
-        ring.set_reference_tap(self)
-
-    def write(self, period: np.ndarray, dac_time_s: float) -> None:
-        silent = not np.any(period)
-        with self._lock:
-            self.periods.append((time.monotonic(), silent))
-        if self.inner is not None:
-            self.inner.write(period, dac_time_s)
-
-    def silent_since(self, after_s: float) -> float | None:
-        """When the first silent period after ``after_s`` was played, or None yet."""
-        with self._lock:
-            return next((t for t, silent in self.periods if t >= after_s and silent), None)
 
 
 class Watcher(MqttWatcher):
@@ -258,41 +234,14 @@ def test_the_daemon_on_the_broker_states_records_stop_mute_volume_and_rides_out_
     seen: dict[str, list[str]] = {}
     base = "bargein/room"
 
-    def ring_a_timer(watcher: Watcher) -> float:
-        after_s = time.monotonic()
-        conversation = Conversation()
-        conversation.add_user("set a timer for one second")
-        assert "".join(daemon.agent.reply(conversation)) == "Timer set for one second."
-        return watcher.wait(f"{base}/state", lambda p: p == "speaking", after_s, 30.0)
-
     def script() -> None:
         watcher = None
-        speaker = None
         try:
             notify.wait_for("READY=1", START_TIMEOUT_S)
             watcher = Watcher(broker.port)
             watcher.wait(f"{base}/availability", lambda p: p == "online")
             watcher.wait(f"{base}/state", lambda p: p == "idle")
-            for run in range(5):
-                ring_a_timer(watcher)
-                ring = daemon.audio.ring
-                deadline = time.monotonic() + 30.0
-                while not ring.position().playing:  # synthesis has started the ring's words
-                    assert time.monotonic() < deadline, "the ring never reached the speaker"
-                    time.sleep(0.005)
-                time.sleep(0.2)  # well into the spoken ring
-                speaker = speaker or SpeakerWatch(ring)
-                sent_s = watcher.publish(f"{base}/stop", "PRESS")
-                deadline = sent_s + WAIT_S
-                while (silent_s := speaker.silent_since(sent_s)) is None:
-                    assert time.monotonic() < deadline, "the stop command did not cut the voice"
-                    time.sleep(0.001)
-                assert not ring.position().playing
-                stop_to_silence_ms.append((silent_s - sent_s) * 1000)
-                watcher.wait(f"{base}/interruption",
-                             lambda p: json.loads(p)["type"] == "button", sent_s)
-                watcher.wait(f"{base}/state", lambda p: p == "listening", sent_s)
-                watcher.wait(f"{base}/state", lambda p: p == "idle", sent_s, 30.0)
+            stop_to_silence_ms.extend(stop_over_mqtt(daemon, watcher, base, runs=5))
             assert len(daemon.pipeline.interruptions) == 5
             # mute and volume from the broker
             sent_s = watcher.publish(f"{base}/mute/set", "ON")
@@ -352,10 +301,9 @@ def test_the_daemon_on_the_broker_states_records_stop_mute_volume_and_rides_out_
     if failures:
         raise failures[0]
     assert code == 0
-    ordered = sorted(stop_to_silence_ms)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    print(f"\nMQTT stop -> silence over {len(ordered)} runs: p50 "
-          f"{statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms, all {ordered}")
+    print(f"\nMQTT stop -> silence over {len(stop_to_silence_ms)} runs: p50 "
+          f"{statistics.median(stop_to_silence_ms):.1f} ms, p95 "
+          f"{percentile(stop_to_silence_ms, 0.95):.1f} ms (bargein perf --only mqtt_stop)")
     for topic, payloads in seen.items():
         print(f"{base}/{topic}: {payloads[:8]}")
     states = seen["state"]

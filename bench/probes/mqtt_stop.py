@@ -1,0 +1,170 @@
+"""``bargein perf`` figures: Home Assistant's stop button over MQTT, from the message to silence.
+
+The daemon runs in this process on the virtual room with ``[mqtt]`` on, against a real
+Mosquitto (:mod:`bargein.bench.mosquitto`). A timer set through the local agent rings
+(a spoken utterance like any answer); 0.2 s into the ring a client publishes on
+``bargein/<node>/stop``, as Home Assistant's stop button does. A watch between the
+playback ring and its echo-reference tap notes when each speaker period is played and
+whether it is silent:
+
+- ``mqtt_stop_to_silence_ms_p50`` / ``_p95``: from the publish to the first silent
+  period the speaker played (the broker, paho's network thread, the ring's cut and the
+  fade, all in);
+- ``mqtt_stops``: how many were measured (each also checked to be recorded as a
+  button interruption and to bring the appliance back to idle).
+
+``quick``: 5 stops; full: 30.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bargein.agent.conversation import Conversation
+from bargein.bench.mosquitto import Mosquitto, MqttWatcher, free_port
+from bargein.device.config import config_from_dict
+
+log = logging.getLogger(__name__)
+
+QUICK_STOPS, FULL_STOPS = 5, 30
+NODE = "probe"
+STEP_TIMEOUT_S = 30.0
+INTO_THE_RING_S = 0.2
+
+
+class SpeakerWatch:
+    """Stands between the ring and its echo-reference tap (passing every period on) and
+    notes when each period reached the speaker and whether it was silent."""
+
+    def __init__(self, ring: Any) -> None:
+        self.inner = ring._reference_tap  # the echo reference, passed on
+        self.periods: list[tuple[float, bool]] = []
+        self._lock = threading.Lock()
+        ring.set_reference_tap(self)
+
+    def write(self, period: np.ndarray, dac_time_s: float) -> None:
+        silent = not np.any(period)
+        with self._lock:
+            self.periods.append((time.monotonic(), silent))
+            if len(self.periods) > 10_000:  # keep the last minute or so
+                del self.periods[:5_000]
+        if self.inner is not None:
+            self.inner.write(period, dac_time_s)
+
+    def silent_since(self, after_s: float) -> float | None:
+        """When the first silent period after ``after_s`` was played, or None yet."""
+        with self._lock:
+            return next((t for t, silent in self.periods if t >= after_s and silent), None)
+
+
+def ring_a_timer(daemon: Any, watcher: MqttWatcher, base: str) -> None:
+    """Set a one-second timer through the daemon's local agent; return once the ring
+    is heard from the speaker (its words playing)."""
+    after_s = time.monotonic()
+    conversation = Conversation()
+    conversation.add_user("set a timer for one second")
+    answer = "".join(daemon.agent.reply(conversation))
+    if answer != "Timer set for one second.":
+        raise RuntimeError(f"the local agent did not set the timer: {answer!r}")
+    watcher.wait(f"{base}/state", lambda p: p == "speaking", after_s, STEP_TIMEOUT_S)
+    ring = daemon.audio.ring
+    deadline = time.monotonic() + STEP_TIMEOUT_S
+    while not ring.position().playing:  # synthesis has started the ring's words
+        if time.monotonic() > deadline:
+            raise RuntimeError("the ring never reached the speaker")
+        time.sleep(0.005)
+
+
+def stop_over_mqtt(daemon: Any, watcher: MqttWatcher, base: str, runs: int) -> list[float]:
+    """``runs`` times: a ring, then the stop message 0.2 s into it; each stop's time from
+    the publish to the first silent speaker period, in ms. Each must cut the voice, be
+    recorded as a button interruption and bring the appliance back to idle."""
+    speaker: SpeakerWatch | None = None
+    stop_to_silence_ms: list[float] = []
+    for _ in range(runs):
+        ring_a_timer(daemon, watcher, base)
+        time.sleep(INTO_THE_RING_S)  # well into the spoken ring
+        speaker = speaker or SpeakerWatch(daemon.audio.ring)
+        sent_s = watcher.publish(f"{base}/stop", "PRESS")
+        deadline = sent_s + STEP_TIMEOUT_S
+        while (silent_s := speaker.silent_since(sent_s)) is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the stop command did not cut the voice")
+            time.sleep(0.001)
+        if daemon.audio.ring.position().playing:
+            raise RuntimeError("the voice went on after the stop command")
+        stop_to_silence_ms.append((silent_s - sent_s) * 1000.0)
+        watcher.wait(f"{base}/interruption", lambda p: json.loads(p)["type"] == "button",
+                     sent_s, STEP_TIMEOUT_S)
+        watcher.wait(f"{base}/state", lambda p: p == "idle", sent_s, STEP_TIMEOUT_S)
+    return stop_to_silence_ms
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def figures(quick: bool) -> dict[str, float]:
+    from bargein.device.daemon import Daemon  # the appliance itself, in this process
+
+    runs = QUICK_STOPS if quick else FULL_STOPS
+    with tempfile.TemporaryDirectory(prefix="bargein-mqtt-stop-") as tmp:
+        work = Path(tmp)
+        broker = Mosquitto(work, free_port())
+        try:
+            config = config_from_dict({
+                "audio": {"backend": "virtual"}, "listen": {"mode": "open"},
+                "asr": {"warm_up": False}, "events": {"state_dir": str(work / "state")},
+                "bargein": {"listen_timeout_s": 1.0},  # the turn a stop opens closes soon
+                "mqtt": {"enabled": True, "url": broker.url, "node_id": NODE},
+            })
+            environ = {k: v for k, v in os.environ.items() if k not in (
+                "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "INVOCATION_ID")}
+            environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
+            daemon = Daemon(config, environ=environ)
+            measured: list[float] = []
+            failures: list[BaseException] = []
+
+            def script() -> None:
+                watcher = None
+                try:
+                    watcher = MqttWatcher(broker.port)
+                    base = f"bargein/{NODE}"
+                    watcher.wait(f"{base}/state", lambda p: p == "idle", 0.0, 180.0)
+                    measured.extend(stop_over_mqtt(daemon, watcher, base, runs))
+                except BaseException as exc:  # handed to the probe's thread
+                    failures.append(exc)
+                finally:
+                    if watcher is not None:
+                        watcher.close()
+                    daemon.request_stop()
+
+            helper = threading.Thread(target=script, name="mqtt-stop-script", daemon=True)
+            helper.start()
+            code = daemon.run()  # signal handlers need the main thread
+            helper.join(60.0)
+        finally:
+            broker.stop()
+    if failures:
+        raise RuntimeError(f"the MQTT stop probe failed: {failures[0]}") from failures[0]
+    if code != 0:
+        raise RuntimeError(f"the daemon exited with {code}")
+    log.info("MQTT stop -> silence over %d stops: %s ms", len(measured),
+             ", ".join(f"{ms:.1f}" for ms in measured))
+    return {
+        "mqtt_stop_to_silence_ms_p50": round(statistics.median(measured), 1),
+        "mqtt_stop_to_silence_ms_p95": round(percentile(measured, 0.95), 1),
+        "mqtt_stops": float(len(measured)),
+    }
