@@ -13,6 +13,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 UNIT = REPO / "systemd" / "bargein.service"
+LAN_ONLY = REPO / "systemd" / "lan-only.conf"
 BARGEIN = Path(sys.executable).with_name("bargein")
 MAX_EXPOSURE = 2.0
 
@@ -57,14 +58,40 @@ def test_systemd_analyze_verify_passes(tmp_path: Path) -> None:
     assert not complaints, complaints
 
 
-def test_security_exposure_is_at_most_two(tmp_path: Path) -> None:
-    unit = _unit_copy(tmp_path)
+def _exposure(unit: Path) -> tuple[float, str]:
     result = subprocess.run(
         [_systemd_analyze(), "security", "--offline=yes", "--no-pager", str(unit)],
         capture_output=True, text=True, timeout=60,
     )
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert match, f"no exposure figure in:\n{result.stdout}{result.stderr}"
-    exposure = float(match.group(1))
+    return float(match.group(1)), result.stdout
+
+
+def test_security_exposure_is_at_most_two(tmp_path: Path) -> None:
+    exposure, report = _exposure(_unit_copy(tmp_path))
     print(f"systemd-analyze security exposure: {exposure}")
-    assert exposure <= MAX_EXPOSURE, result.stdout
+    assert exposure <= MAX_EXPOSURE, report
+    # what the network opens, and nothing more: the agent and the broker need IPv4/IPv6
+    assert re.search(r"^RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6$", UNIT.read_text(),
+                     re.MULTILINE)
+
+
+def test_the_lan_only_drop_in_closes_the_internet_and_lowers_the_exposure(
+        tmp_path: Path) -> None:
+    """The drop-in's [Service] lines after the unit's, as systemd merges a drop-in."""
+    unit = _unit_copy(tmp_path)
+    base, _ = _exposure(unit)
+    drop_in = LAN_ONLY.read_text()
+    assert "[Service]" in drop_in
+    service_lines = drop_in.split("[Service]", 1)[1]
+    text = unit.read_text()
+    merged = text.replace("\n[Install]", service_lines.rstrip() + "\n\n[Install]")
+    unit.write_text(merged)
+    narrowed, report = _exposure(unit)
+    print(f"systemd-analyze security exposure: {base} as shipped, {narrowed} with lan-only.conf")
+    assert narrowed < base, report
+    assert "IPAddressDeny=any" in drop_in and "192.168.0.0/16" in drop_in
+    verify = subprocess.run([_systemd_analyze(), "verify", str(unit)], capture_output=True,
+                            text=True, timeout=60)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
