@@ -1,4 +1,5 @@
-"""``bargein run`` on the virtual room in a child process, started as systemd starts it.
+"""``bargein run`` on the virtual room in a child process, started as systemd starts it;
+and :func:`run_with_script`, the daemon in this process with a script talking to it.
 
 The appliance's own entry point, config file and notify protocol: ``NOTIFY_SOCKET`` is
 bound here and ``READY=1`` awaited, then the socket is kept drained (``sd_notify``
@@ -15,9 +16,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from bargein.device.virtual_audio import CONTROL_ENV, RECORD_ENV, SPEED_ENV
 
@@ -162,3 +164,29 @@ class VirtualDaemon:
         for line in data.decode(errors="replace").split("\n"):
             if line.startswith("STATUS="):
                 self.statuses.append((now, line[len("STATUS="):]))
+
+
+def run_with_script(daemon: Any, script: Callable[[], None], join_s: float = 60.0) -> int:
+    """Run ``daemon`` (a :class:`bargein.device.daemon.Daemon`) in this thread, which must
+    be the main one (it installs signal handlers), while ``script`` runs on a helper
+    thread; the daemon is asked to stop when the script ends. The daemon's exit code;
+    the script's exception, if it raised one, is raised here."""
+    failures: list[BaseException] = []
+
+    def run_script() -> None:
+        try:
+            script()
+        except BaseException as exc:  # handed to the daemon's thread
+            failures.append(exc)
+        finally:
+            daemon.request_stop()
+
+    helper = threading.Thread(target=run_script, name="daemon-script", daemon=True)
+    helper.start()
+    code = daemon.run()
+    helper.join(join_s)
+    if helper.is_alive():
+        raise RuntimeError(f"the script did not finish within {join_s:.0f} s of the daemon")
+    if failures:
+        raise failures[0]
+    return int(code)

@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import statistics
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from bargein.agent.conversation import Conversation
 from bargein.agent.interruption import InterruptionType
 from bargein.bench.mosquitto import Mosquitto, MqttWatcher, free_port, make_test_ca
 from bargein.bench.probes.mqtt_stop import percentile, stop_over_mqtt
+from bargein.bench.virtual_daemon import run_with_script
 from bargein.core.errors import ConfigError
 from bargein.device.appliance_settings import MqttSettings
 from bargein.device.commands.doctor import FAIL, OK, check_mqtt
@@ -228,7 +228,6 @@ def test_the_daemon_on_the_broker_states_records_stop_mute_volume_and_rides_out_
                  "node_id": "room"},
     })
     daemon = Daemon(config, environ=dict(os.environ))
-    failures: list[BaseException] = []
     returned: list[Mosquitto] = []
     stop_to_silence_ms: list[float] = []
     seen: dict[str, list[str]] = {}
@@ -280,26 +279,17 @@ def test_the_daemon_on_the_broker_states_records_stop_mute_volume_and_rides_out_
             watcher.wait(f"{base}/availability", lambda p: p == "online")
             watcher.wait(f"{base}/state", lambda p: p in ("speaking", "listening", "idle"))
             watcher.wait("homeassistant/button/room/stop/config", lambda p: True)
-        except BaseException as exc:  # handed to the test's thread
-            failures.append(exc)
         finally:
             if watcher is not None:
                 watcher.close()
-            daemon.request_stop()
 
-    helper = threading.Thread(target=script, name="mqtt-script", daemon=True)
     try:
         with caplog.at_level(logging.INFO):
-            helper.start()
-            code = daemon.run()
-        helper.join(60.0)
-        assert not helper.is_alive(), "the test script did not finish"
+            code = run_with_script(daemon, script)
     finally:
         notify.close()
         for server in returned:
             server.stop()
-    if failures:
-        raise failures[0]
     assert code == 0
     print(f"\nMQTT stop -> silence over {len(stop_to_silence_ms)} runs: p50 "
           f"{statistics.median(stop_to_silence_ms):.1f} ms, p95 "

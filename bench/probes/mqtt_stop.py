@@ -32,6 +32,7 @@ import numpy as np
 
 from bargein.agent.conversation import Conversation
 from bargein.bench.mosquitto import Mosquitto, MqttWatcher, free_port
+from bargein.bench.virtual_daemon import run_with_script
 from bargein.device.config import config_from_dict
 
 log = logging.getLogger(__name__)
@@ -135,30 +136,19 @@ def figures(quick: bool) -> dict[str, float]:
             environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
             daemon = Daemon(config, environ=environ)
             measured: list[float] = []
-            failures: list[BaseException] = []
 
             def script() -> None:
-                watcher = None
+                watcher = MqttWatcher(broker.port)
                 try:
-                    watcher = MqttWatcher(broker.port)
                     base = f"bargein/{NODE}"
                     watcher.wait(f"{base}/state", lambda p: p == "idle", 0.0, 180.0)
                     measured.extend(stop_over_mqtt(daemon, watcher, base, runs))
-                except BaseException as exc:  # handed to the probe's thread
-                    failures.append(exc)
                 finally:
-                    if watcher is not None:
-                        watcher.close()
-                    daemon.request_stop()
+                    watcher.close()
 
-            helper = threading.Thread(target=script, name="mqtt-stop-script", daemon=True)
-            helper.start()
-            code = daemon.run()  # signal handlers need the main thread
-            helper.join(60.0)
+            code = run_with_script(daemon, script)
         finally:
             broker.stop()
-    if failures:
-        raise RuntimeError(f"the MQTT stop probe failed: {failures[0]}") from failures[0]
     if code != 0:
         raise RuntimeError(f"the daemon exited with {code}")
     log.info("MQTT stop -> silence over %d stops: %s ms", len(measured),
