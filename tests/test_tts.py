@@ -9,6 +9,7 @@ import shutil
 import time
 import wave
 
+import numpy as np
 import pytest
 
 from bargein.core.errors import ModelMissingError
@@ -230,3 +231,27 @@ def test_stop_joins_the_worker(voice) -> None:
     assert time.monotonic() - started < WAIT_S
     with pytest.raises(RuntimeError):
         s.speak("again", 2)
+
+
+def test_louder_than_one_bends_peaks_instead_of_clipping_them():
+    from bargein.tts.synth import LIMIT_KNEE, louder
+
+    ramp = np.linspace(-1.0, 1.0, 2001, dtype=np.float32)  # Piper's range: peaks at 1
+    out = louder(ramp.copy(), 2.0)
+    assert np.all(np.abs(out) < 1.0)  # never over full scale, never flat at it
+    assert np.all(np.diff(out) > 0)  # still rising everywhere: bent, not cut
+    quiet = np.abs(ramp) * 2.0 <= LIMIT_KNEE
+    assert np.allclose(out[quiet], ramp[quiet] * 2.0)  # below the knee, just the gain
+
+
+def test_volume_two_is_louder_with_no_flat_tops(voice):
+    from bargein.tts.synth import iter_chunks
+
+    text = "The thermostat in the hall is set to twenty one degrees."
+    one = np.concatenate([c.pcm for c in iter_chunks(voice, text, volume=1.0)])
+    two = np.concatenate([c.pcm for c in iter_chunks(voice, text, volume=2.0)])
+    rms_db = [20 * np.log10(np.sqrt(np.mean(x.astype(np.float64) ** 2))) for x in (one, two)]
+    assert rms_db[1] - rms_db[0] > 3.0, rms_db
+    assert np.abs(two).max() < 1.0  # Piper's own volume clipped 0.8 % of these flat at 1
+    peak = np.abs(two) == np.abs(two).max()
+    assert not np.any(peak[1:] & peak[:-1])  # no flat top

@@ -42,6 +42,24 @@ def _no_words(text: str) -> TextError:
     return TextError(f"nothing to speak in {shown!r}: give text with at least one word")
 
 
+LIMIT_KNEE = 0.7
+"""Above this (of full scale) a louder-than-1 volume bends peaks instead of clipping them."""
+
+
+def louder(pcm: np.ndarray, gain: float) -> np.ndarray:
+    """``pcm`` (float, its peaks at full scale, as Piper gives every sentence) ``gain``
+    times louder without hard clipping: what the gain pushes above :data:`LIMIT_KNEE`
+    is bent smoothly (tanh) toward full scale, never over it. At ``[tts] volume = 2``
+    Piper's own clipping cut 0.8 % of the samples flat, which crackles."""
+    out = pcm * np.float32(gain)
+    level = np.abs(out)
+    over = level > LIMIT_KNEE
+    room = 1.0 - LIMIT_KNEE
+    out[over] = np.sign(out[over]) * (LIMIT_KNEE + room * np.tanh((level[over] - LIMIT_KNEE)
+                                                                  / room))
+    return out
+
+
 def render_sentence(
     voice: Voice,
     sentence: Sentence,
@@ -56,12 +74,16 @@ def render_sentence(
 ) -> SpeechChunk:
     """Synthesize one sentence into a chunk whose word spans start at ``offset_samples``
     (``varied=False``: the same samples for the same text; see :meth:`Voice.synthesize`)."""
-    pieces = voice.synthesize(sentence.text, length_scale, volume, varied=varied)
+    # Piper scales each sentence's peak to full scale, then multiplies by its volume and
+    # clips: louder than 1 is done here instead, without the hard clipping.
+    pieces = voice.synthesize(sentence.text, length_scale, min(volume, 1.0), varied=varied)
     pcm = (
         np.concatenate([p.audio_float_array for p in pieces]).astype(np.float32, copy=False)
         if pieces
         else np.zeros(0, dtype=np.float32)
     )
+    if volume > 1.0:
+        pcm = louder(pcm, volume)
     words = align_words(sentence.words, pieces, voice.word_phonemes, offset_samples)
     return SpeechChunk(utterance_id, index, text, pcm, voice.rate_hz, offset_samples, words, last)
 
