@@ -58,9 +58,9 @@ def test_a_command_the_spotter_passed_through_and_withdrew_does_not_cut(korean):
     room = speaking_room(korean, language="ko")
     room.play_to(1.0)
     onset = start(room)
-    out = spotter(room, onset, (0.54, "맞아"), (0.78, "조용히"))
+    out = spotter(room, onset, (0.66, "맞아"), (0.9, "조용히"))
     assert Cut not in kinds(out)
-    out = endpoint(room, onset, 0.84, ("맞아", -0.03, 0.51, 0.85))
+    out = endpoint(room, onset, 0.96, ("맞아", -0.03, 0.51, 0.85))
     out += finish(room, onset, 0.63, ("저기", 0.21, 0.45, 0.68), ("요", 0.45, 0.57, 0.89))
     assert Cut not in kinds(out), "조용히 was one passing hypothesis the spotter took back"
     assert room.machine.state is State.SPEAKING
@@ -72,8 +72,8 @@ def test_a_command_after_a_backchannel_counts_once_the_spotter_held_it(korean):
     room = speaking_room(korean, language="ko")
     room.play_to(1.0)
     onset = start(room)
-    spotter(room, onset, (0.57, "음"))
-    out = endpoint(room, onset, 0.84, ("음", -0.2, 0.22, 1.0), ("조용히", 0.22, 0.64, 1.0))
+    spotter(room, onset, (0.67, "음"))
+    out = endpoint(room, onset, 0.94, ("음", -0.2, 0.22, 1.0), ("조용히", 0.22, 0.64, 1.0))
     out += finish(room, onset, 0.61, ("스", -0.2, 0.16, 1.0), ("유희", 0.16, 0.64, 0.63))
     assert Cut not in kinds(out), "조용히 came after 음 in the spotter's last report only"
     assert room.machine.state is State.SPEAKING
@@ -90,14 +90,14 @@ def test_a_command_after_a_backchannel_counts_once_the_spotter_held_it(korean):
 
 
 @pytest.mark.parametrize("reports, settled", [
-    ((), ("취소", 0.0, 0.51, 1.0)),  # heard first in the endpoint's result: it stands
-    ((("네", 0.27), ("멈춰", 0.51), ("멈춰 어", 0.75)), ("멈춰", 0.0, 0.51, 1.0)),
+    (((0.66, "음"),), ("취소", 0.0, 0.51, 1.0)),  # first named in the endpoint's result
+    (((0.42, "네"), (0.66, "멈춰"), (0.9, "멈춰 어")), ("멈춰", 0.0, 0.51, 1.0)),
 ])
 def test_a_command_the_spotter_settled_on_cuts(korean, reports, settled):
     room = speaking_room(korean, language="ko")
     room.play_to(1.0)
     onset = start(room)
-    spotter(room, onset, (0.2, "음"), *((t, text) for text, t in reports))
+    spotter(room, onset, *reports)
     endpoint(room, onset, 0.9, settled)
     out = finish(room, onset, 0.55, ("쉬고", 0.0, 0.24, 0.58), ("이죠", 0.24, 0.51, 0.64))
     assert Cut in kinds(out)
