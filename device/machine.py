@@ -412,12 +412,12 @@ class BargeinMachine:
     def _spotted_cuts(self, hearing: Hearing) -> list[tuple[Tokens, InterruptionType]]:
         """The cuts the command spotter names and still holds, newest first.
 
-        A command its report opens with a backchannel ("음 조용히" for 응 응) counts only
-        once the spotter has held it, as :meth:`_interim_held` asks of the judge: the
-        grammar lists the backchannels so that they are written as themselves, and the
-        sound after one is the newest of the utterance, forced onto the nearest phrase
-        and still moving. A command the spotter withdrew is no longer among the phrases
-        (:meth:`Hearing.hear_spotted`).
+        A command that follows a backchannel in the spotter's report ("음 조용히" for 응 응)
+        counts only once the spotter has named that cut in two reports running, as
+        :meth:`_interim_held` asks of the judge: the grammar lists the backchannels so
+        that they are written as themselves, and the sound after one is the newest of
+        the utterance, forced onto the nearest phrase and still moving. A command the
+        spotter withdrew is no longer among its phrases (:meth:`Hearing.hear_spotted`).
         """
         c = self.classifier
         cuts = []
@@ -819,9 +819,12 @@ class BargeinMachine:
 
     def _hear_spotted(self, barge: _Barge, text: str, settled: bool) -> None:
         """Keep a report of the command spotter; name a cut it withdrew."""
-        withdrawn = barge.hearing.hear_spotted(text, self.classifier.normalise, settled)
-        kind = self.classifier.classify_tokens(withdrawn) if withdrawn else None
-        if kind in CUT_TYPES and all(self.classifier.classify_tokens(p) is not kind
+        c = self.classifier
+        withdrawn = barge.hearing.hear_spotted(text, c.normalise, settled)
+        if not withdrawn:
+            return
+        kind = c.classify_tokens(withdrawn)
+        if kind in CUT_TYPES and all(c.classify_tokens(p) is not kind
                                      for p in barge.hearing.spotted):
             log.info("the command spotter withdrew %s (%s): no evidence",
                      " ".join(withdrawn), kind.value)
