@@ -80,7 +80,9 @@ def make_spotter(
     """A grammar recognizer for ``phrases`` emitting ``source="spotter"`` partials.
 
     Returns None (and logs why) when the model knows none of the phrases. Partials
-    carry no word times (``SetPartialWords`` costs the spotter its speed).
+    carry no word times (``SetPartialWords`` costs the spotter its speed); the result at
+    an endpoint does, and that is how the machine tells the spotter's settled result from
+    an open hypothesis the next one may take back (``Hearing.hear_spotted``).
     """
     grammar, rename, unk = spotter_grammar(phrases, _vocabulary(Path(model_dir).resolve()))
     if not [g for g in grammar if g not in unk]:

@@ -14,8 +14,9 @@ the first token of any partial; it decides on what :class:`Hearing` keeps:
   held at the same position, so a word that flickers away and back still counts once
   it came back), and a final's words at the recognizer's confidence
   (``min_word_conf``);
-- **the other ears**: phrases the command spotter reported, and the phrase judge's
-  verdicts (:class:`Judged`) on the short utterance so far and on the whole of it;
+- **the other ears**: phrases the command spotter reported and still holds (see
+  :meth:`Hearing.hear_spotted`), and the phrase judge's verdicts (:class:`Judged`) on
+  the short utterance so far and on the whole of it;
 - **the sound**: the span's voiced time, its level and the room's background speech
   level (:class:`~bargein.audio.speech_evidence.SpanEvidence`).
 
@@ -72,6 +73,10 @@ class Hearing:
     stable_before_final: Tokens = ()
     """The partials' stable tokens when the final came."""
     spotted: list[Tokens] = field(default_factory=list)
+    """The command spotter's phrases that stand: its settled results, then its newest
+    open hypothesis (:meth:`hear_spotted`)."""
+    spotter_reports: list[Tokens] = field(default_factory=list)
+    """Every report of the spotter in this stretch, in order, withdrawn ones too."""
     judged: Judged | None = None
     interims: list[Judged] = field(default_factory=list)
     """The phrase judge's verdicts on the utterance so far, while it goes on, in order."""
@@ -81,6 +86,8 @@ class Hearing:
     _settled_all: Tokens = ()
     _held: set[tuple[int, str]] = field(default_factory=set)
     """(position, token) pairs earlier hypotheses held."""
+    _spotter_settled: list[Tokens] = field(default_factory=list)
+    _spotter_open: Tokens = ()
 
     def in_span(self, words: Sequence[Word]) -> list[Word]:
         """The words that belong to this stretch (see the module docstring)."""
@@ -147,10 +154,36 @@ class Hearing:
                  if w.start_s >= t_s - PAST_MARGIN_S and w.conf >= min_conf]
         return normalise(" ".join(w.text for w in later))
 
-    def hear_spotted(self, text: str, normalise: Normalise) -> None:
+    def hear_spotted(self, text: str, normalise: Normalise, settled: bool) -> Tokens:
+        """A report of the command spotter; returns the open hypothesis it replaced when
+        that no longer stands (withdrawn), else nothing.
+
+        An open report is the spotter's hypothesis of its utterance so far (the Vosk
+        grammar spotter's partials): the next report replaces it, so a phrase the spotter
+        passed through and let go of ("맞아 -> 조용히 -> 맞아" for 맞아요) is withdrawn and
+        no evidence. A ``settled`` report stands: the Vosk spotter's result at its
+        endpoint, or a keyphrase detection (pocketsphinx never retracts one).
+        """
         tokens = normalise(text)
-        if tokens and tokens not in self.spotted:
-            self.spotted.append(tokens)
+        if not tokens:
+            return ()
+        self.spotter_reports.append(tokens)
+        replaced, self._spotter_open = self._spotter_open, ()
+        if not settled:
+            self._spotter_open = tokens
+        elif tokens not in self._spotter_settled:
+            self._spotter_settled.append(tokens)
+        self.spotted = [*self._spotter_settled]
+        if self._spotter_open and self._spotter_open not in self.spotted:
+            self.spotted.append(self._spotter_open)
+        return replaced if replaced not in self.spotted else ()
+
+    def spotter_held(self, tokens: Tokens, held: Callable[[Tokens], bool]) -> bool:
+        """Whether the spotter reported ``tokens`` right after a report for which ``held``
+        is true (the same cut named twice running)."""
+        reports = self.spotter_reports
+        return any(reports[i] == tokens and held(reports[i - 1])
+                   for i in range(1, len(reports)))
 
     def hear_judged(self, text: str, words: Sequence[Word], normalise: Normalise,
                     interim: bool = False, evidence: Callable[[Tokens], Tokens] | None = None

@@ -75,7 +75,7 @@ from bargein.device.events import (
     WakeWord,
 )
 from bargein.device.heard import Heard, what_was_heard
-from bargein.device.hearing import Hearing, Judged
+from bargein.device.hearing import Hearing, Judged, Tokens
 from bargein.tts.speech import WordSpan
 
 log = logging.getLogger(__name__)
@@ -398,10 +398,8 @@ class BargeinMachine:
             decision = UNDECIDED
         if decision.kind in CUT_TYPES and decision.safe_to_cut:
             return decision
-        for phrase in reversed(hearing.spotted):
-            kind = self.classifier.classify_tokens(phrase)
-            if kind in CUT_TYPES and (hearing.agrees(phrase) or
-                                      self._heard_alike(phrase, hearing.hypothesis)):
+        for phrase, kind in self._spotted_cuts(hearing):
+            if hearing.agrees(phrase) or self._heard_alike(phrase, hearing.hypothesis):
                 return Decision(kind, True)
         interim, s = hearing.interim, self.settings
         if interim is not None and interim.tokens and (
@@ -415,6 +413,28 @@ class BargeinMachine:
                     self._interim_held(judged.kind, hearing):
                 return judged
         return decision
+
+    def _spotted_cuts(self, hearing: Hearing) -> list[tuple[Tokens, InterruptionType]]:
+        """The cuts the command spotter names and still holds, newest first.
+
+        A command that follows a backchannel in the spotter's report ("음 조용히" for 응 응)
+        counts only once the spotter has named that cut in two reports running, as
+        :meth:`_interim_held` asks of the judge: the grammar lists the backchannels so
+        that they are written as themselves, and the sound after one is the newest of
+        the utterance, forced onto the nearest phrase and still moving. A command the
+        spotter withdrew is no longer among its phrases (:meth:`Hearing.hear_spotted`).
+        """
+        c = self.classifier
+        cuts = []
+        for phrase in reversed(hearing.spotted):
+            kind = c.classify_tokens(phrase)
+            if kind not in CUT_TYPES:
+                continue
+            if c.opens_with_backchannel(phrase) and not hearing.spotter_held(
+                    phrase, lambda before, kind=kind: c.classify_tokens(before) is kind):
+                continue
+            cuts.append((phrase, kind))
+        return cuts
 
     def _interim_held(self, kind: InterruptionType, hearing: Hearing) -> bool:
         """Whether the judge's latest verdict so far, of cut type ``kind``, is stable: it
@@ -478,10 +498,7 @@ class BargeinMachine:
             return kind
         heard_all = c.classify_tokens(hearing.final_all)
         short = len(tokens) <= SHORT_UTTERANCE_WORDS
-        for phrase in reversed(hearing.spotted):
-            spotted_kind = c.classify_tokens(phrase)
-            if spotted_kind not in CUT_TYPES:
-                continue
+        for phrase, spotted_kind in self._spotted_cuts(hearing):
             if kind is InterruptionType.NOISE and heard_all is not InterruptionType.BACKCHANNEL \
                     and len(hearing.final_all) <= SHORT_UTTERANCE_WORDS:
                 return spotted_kind
@@ -781,7 +798,9 @@ class BargeinMachine:
                 self._settle_command(barge, ev.t_seconds, actions)
             return
         if ev.source == "spotter":
-            barge.hearing.hear_spotted(ev.text, normalise)
+            # A spotter's report with word times is settled: the Vosk grammar spotter
+            # times only its endpoint's result, a keyphrase detection is always timed.
+            self._hear_spotted(barge, ev.text, settled=bool(ev.words))
             tokens = normalise(ev.text)
         else:
             barge.hearing.hear_partial(ev.text, ev.words, normalise, ev.words_end_s)
@@ -803,6 +822,18 @@ class BargeinMachine:
             self.state = State.LISTENING
             log.info("speech while thinking: reply cancelled, turn merged")
 
+    def _hear_spotted(self, barge: _Barge, text: str, settled: bool) -> None:
+        """Keep a report of the command spotter; name a cut it withdrew."""
+        c = self.classifier
+        withdrawn = barge.hearing.hear_spotted(text, c.normalise, settled)
+        if not withdrawn:
+            return
+        kind = c.classify_tokens(withdrawn)
+        if kind in CUT_TYPES and all(c.classify_tokens(p) is not kind
+                                     for p in barge.hearing.spotted):
+            log.info("the command spotter withdrew %s (%s): no evidence",
+                     " ".join(withdrawn), kind.value)
+
     def _on_FinalTranscript(self, ev: FinalTranscript, actions: list[Action]) -> None:
         if self.muted:
             return
@@ -813,7 +844,7 @@ class BargeinMachine:
                 barge.hearing.hear_judged(ev.text, ev.words, normalise,
                                           evidence=self.classifier.through_open_opener)
             elif barge is not None:
-                barge.hearing.hear_spotted(ev.text, normalise)
+                self._hear_spotted(barge, ev.text, settled=True)
             return
         text = ev.text.strip()
         if self._span_settled and barge is None:
