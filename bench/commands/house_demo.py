@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from bargein.bench.house_demo import NODE, HouseRun, run_house, speaker_levels
@@ -64,7 +65,11 @@ def run(args: argparse.Namespace) -> int:
     output_dir(out)
     print("bargein house-demo: bargein run in the virtual room, agent = homeassistant (a test "
           "server speaking its conversation API), MQTT on (a local Mosquitto).", flush=True)
-    result = run_house(out)
+    try:
+        result = run_house(out)
+    except RuntimeError as exc:  # no Mosquitto, or the daemon stopped short (its log is in it)
+        print(f"bargein house-demo: {exc}", file=sys.stderr)
+        return 1
     print("\n".join(_report(result)))
     print(f"\nwrote {out}/mqtt.jsonl, events.jsonl, speaker.wav, mic.wav, daemon.log")
     return result.exit_code
