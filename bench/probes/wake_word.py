@@ -393,6 +393,8 @@ class SecondOpinion:
     def score(self, pcm: np.ndarray) -> list[float]:
         """The classifier's outputs on ``pcm`` (int16, exactly the window's length), one
         per 80 ms, the last ending at its end."""
+        if len(pcm) != self.samples:
+            raise ValueError(f"openWakeWord's window is {self.samples} samples, got {len(pcm)}")
         mels = self._run(self._mel, pcm.astype(np.float32)).reshape(-1, 32) / 10.0 + 2.0
         starts = self._first_mel + self.EMBEDDING_STEP * np.arange(self.embeddings)
         batch = np.stack([mels[a:a + self.EMBEDDING_MELS] for a in starts])[..., None]
