@@ -41,7 +41,6 @@ the same key without the suffix is the default model's (``[wake] model``):
   guard exists for these); ``..._no_aec_<model>`` the same on the raw mic.
 * ``wake_us_per_frame_<model>``: the detector's CPU time per 10 ms of audio (features,
   one inference per 30 ms, window), averaged over the false-accept speech.
-
 * ``wake_oww_*`` (only where ``pyopen-wakeword`` is installed; it is not a dependency):
   openWakeWord's ``alexa`` as a second opinion on the default model's detections, the
   idea of issue 14 measured and not taken (docs/wake.md). At every detection the last
@@ -52,10 +51,11 @@ the same key without the suffix is the default model's (``[wake] model``):
   the default model's false accepts; ``wake_recall_with_oww_at_0_5``,
   ``wake_recall_over_own_voice_with_oww_at_0_5`` and
   ``wake_false_accepts_per_hour_with_oww_at_0_5``: the figures if a detection also needed
-  openWakeWord's documented default threshold, 0.5; ``wake_recall_with_oww_removing_false_accepts``:
-  the recall at the lowest threshold above every false accept's score (the separation in
-  one number); ``wake_oww_ms_per_verification``: the time to score one detection (what it
-  would add to the detection's latency).
+  openWakeWord's documented default threshold, 0.5;
+  ``wake_recall_with_oww_removing_false_accepts``: the recall at the lowest threshold
+  above every false accept's score (the separation in one number);
+  ``wake_oww_ms_per_verification``: the time to score one detection (what it would add
+  to the detection's latency).
 
 The log gives, per model, recall and false accepts at other cutoffs and sliding windows
 (:data:`SWEEP_CUTOFFS` x :data:`SWEEP_WINDOWS`), from the model's own output every 30 ms
@@ -703,6 +703,9 @@ def _second_opinion_figures(recall: _Recall, over: _Recall, false_accepts: list[
     """What openWakeWord's scores of the default model's detections would do as a second
     opinion: at its documented 0.5, and at the lowest threshold above every false accept."""
     heard = np.asarray(recall.second)
+    if not heard.size:
+        log.info("wake second opinion: the default model detected no wake phrase to score")
+        return {}
     out = {
         "wake_oww_ms_per_verification": round(second.spent_s / max(1, second.verifications)
                                               * 1000.0, 1),
