@@ -6,6 +6,7 @@ recordings and microWakeWord models)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import soxr
 
 from bargein.audio.settings import WakeSettings
@@ -91,3 +92,84 @@ def test_the_cpu_comparisons_question_wakes_the_default_model_in_the_soaks_voice
              if (hit := detector.process(AudioFrame(pcm[i:i + FRAME], i / CAPTURE_RATE_HZ)))]
     detector.close()
     assert len(found) == 1 and found[0].t_seconds < 1.0 + 1.2, found
+
+
+# -- openWakeWord as a second opinion (measured by the perf, not built: docs/wake.md) ----
+
+
+def _scene_pcm(clip: np.ndarray, before_s: float = 2.5, after_s: float = 1.0) -> np.ndarray:
+    """A clip after a silence, over -60 dBFS noise, as int16 of whole 30 ms frames."""
+    audio = np.concatenate([_silence(before_s), clip, _silence(after_s)])
+    audio = np.concatenate([audio, np.zeros(-len(audio) % FRAME, np.float32)])
+    noise = np.random.default_rng(0).standard_normal(len(audio)).astype(np.float32) * 1e-3
+    return to_int16(audio + noise)
+
+
+def _at_minus20(samples: np.ndarray) -> np.ndarray:
+    samples = np.asarray(samples, np.float32)
+    return samples * (0.1 / float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))))
+
+
+def _second_opinions(pcm: np.ndarray, second) -> list[tuple[float, float]]:
+    """(microWakeWord's probability, openWakeWord's score) at each detection, the second
+    opinion hearing the same frames as the detector, as the perf does."""
+    detector = WakeWordDetector(WakeSettings())
+    out = []
+    for i in range(0, len(pcm), FRAME):
+        frame = AudioFrame(pcm[i:i + FRAME], i / CAPTURE_RATE_HZ)
+        second.hear(frame.pcm)
+        hit = detector.process(frame)
+        if hit is not None:
+            out.append((hit.probability, second.verify()))
+    detector.close()
+    return out
+
+
+def test_the_second_opinion_gives_pyopen_wakewords_own_scores():
+    pytest.importorskip("pyopen_wakeword")
+    from pyopen_wakeword import Model, OpenWakeWord, OpenWakeWordFeatures
+
+    from bargein.bench.probes.wake_word import SecondOpinion
+
+    second = SecondOpinion()
+    pcm = _scene_pcm(_at_minus20(_trimmed(espeak_pcm("alexa", "en-us", 160))), 2.0, 0.5)
+    window = pcm[-second.samples:]
+    ours = second.score(window)
+    # pyopen-wakeword streams from the window's fourth 10 ms block (our melspectrogram
+    # frames counted back from the end begin there), 1280 samples at a time.
+    features = OpenWakeWordFeatures.from_builtin()
+    features.new_audio_samples = 0  # not its 8 s of leading zeros
+    classifier = OpenWakeWord.from_builtin(Model.ALEXA)
+    theirs = [p for embedding in features.process_streaming(window[3 * 160:].tobytes())
+              for p in classifier.process_streaming(embedding)]
+    assert len(ours) == 7 and len(theirs) == 6
+    assert np.allclose(ours[:6], theirs, atol=1e-5), (ours, theirs)
+    assert max(ours) > 0.5  # the phrase is in the window
+    second.close()
+
+
+def test_the_second_opinion_does_not_separate_the_false_wake_from_wake_words():
+    """openWakeWord's alexa agrees on Piper's "Alexa, what time is it?", but scores some
+    espeak-ng "alexa"s that microWakeWord hears near 0 and the recorded false wake ("No
+    matter. Try again.") after a silence above them: no threshold keeps the one and
+    drops the other."""
+    pytest.importorskip("pyopen_wakeword")
+    from bargein.bench.probes.wake_word import SecondOpinion
+    from bargein.tts.voice import load_voice
+
+    second = SecondOpinion()
+    voice = load_voice()
+    speech = np.concatenate([c.audio_float_array for c in voice.synthesize(
+        "Alexa, what time is it?", varied=False)])
+    speech = soxr.resample(speech.astype(np.float32), voice.rate_hz, CAPTURE_RATE_HZ)
+    [(_, piper)] = _second_opinions(_scene_pcm(_at_minus20(_trimmed(speech))), second)
+    assert piper > 0.5
+    espeak = [score for voice_name, wpm in (("en-029", 175), ("en-us+f4", 130))
+              for _, score in _second_opinions(_scene_pcm(_at_minus20(_trimmed(
+                  espeak_pcm("alexa", voice_name, wpm)))), second)]
+    assert len(espeak) == 2 and max(espeak) < 0.2, espeak  # both heard by microWakeWord
+    beckett = next(piece for start_s, piece in phrases(read_recording(resolve_recording(
+        "moonshine_voice:assets/beckett.wav"))) if 3.35 <= start_s <= 3.6)
+    [(_, no_matter)] = _second_opinions(_scene_pcm(_at_minus20(beckett)), second)
+    assert no_matter > max(espeak), (no_matter, espeak)
+    second.close()

@@ -41,6 +41,21 @@ the same key without the suffix is the default model's (``[wake] model``):
   guard exists for these); ``..._no_aec_<model>`` the same on the raw mic.
 * ``wake_us_per_frame_<model>``: the detector's CPU time per 10 ms of audio (features,
   one inference per 30 ms, window), averaged over the false-accept speech.
+* ``wake_oww_*`` (only where ``pyopen-wakeword`` is installed; it is not a dependency):
+  openWakeWord's ``alexa`` as a second opinion on the default model's detections, the
+  idea of issue 14 measured and not taken (docs/wake.md). At every detection the last
+  :data:`SECOND_OPINION_WINDOW_S` of the same echo-cancelled audio is scored
+  (:class:`SecondOpinion`, the best of its classifier outputs there).
+  ``wake_oww_score_recall_min`` / ``_p10`` / ``_p50``: its scores on the detected wake
+  phrases of the recall run; ``wake_oww_score_false_accept_max``: its highest score on
+  the default model's false accepts; ``wake_recall_with_oww_at_0_5``,
+  ``wake_recall_over_own_voice_with_oww_at_0_5`` and
+  ``wake_false_accepts_per_hour_with_oww_at_0_5``: the figures if a detection also needed
+  openWakeWord's documented default threshold, 0.5;
+  ``wake_recall_with_oww_removing_false_accepts``: the recall at the lowest threshold
+  above every false accept's score (the separation in one number);
+  ``wake_oww_ms_per_verification``: the time to score one detection (what it would add
+  to the detection's latency).
 
 The log gives, per model, recall and false accepts at other cutoffs and sliding windows
 (:data:`SWEEP_CUTOFFS` x :data:`SWEEP_WINDOWS`), from the model's own output every 30 ms
@@ -54,6 +69,7 @@ Debian's pocketsphinx-testdata recordings are held out of every measurement.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import math
 import re
@@ -128,6 +144,15 @@ PHRASE_OVER_ANSWER_GAP_S = 1.0
 SWEEP_CUTOFFS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98)
 SWEEP_WINDOWS = (3, 5, 8, 10, 15)
 """Sliding windows (model outputs) the log's sweep tries besides the model's own."""
+
+SECOND_OPINION_MODEL = "alexa"
+"""openWakeWord's model for the default wake word (pyopen-wakeword bundles it)."""
+SECOND_OPINION_WINDOW_S = 2.5
+"""Audio scored before a detection: openWakeWord's classifier reads 16 embeddings of 775 ms
+every 80 ms (1.99 s of audio), so 2.5 s gives 7 outputs ending in the last 0.5 s."""
+SECOND_OPINION_THRESHOLD = 0.5
+"""openWakeWord's documented default ("trained to work well with a default threshold of
+0.5")."""
 
 _IDLE_ROOM = RoomSettings(echo_gain_db=-math.inf, noise_db=-60.0, history_s=10.0, seed=14)
 _SPEAKING_ROOM = RoomSettings(echo_gain_db=-12.0, echo_delay_ms=8.0, reverb_ms=150.0,
@@ -279,6 +304,119 @@ def _own_voice_texts(target_words: int) -> list[str]:
 # -- listening --------------------------------------------------------------------------
 
 
+class SecondOpinion:
+    """openWakeWord (pyopen-wakeword's TensorFlow Lite models) scoring the audio before a
+    detection: the idea of issue 14, measured here and not built into the appliance.
+
+    :meth:`hear` keeps the last :data:`SECOND_OPINION_WINDOW_S` of echo-cancelled frames
+    in a ring made once; :meth:`score` runs the window through openWakeWord's three
+    models in one pass each: the melspectrogram over the whole window, the 775 ms speech
+    embeddings every 80 ms counted back from its end (one batch), and the wake word
+    classifier on every 16 embeddings in a row. The result is the best classifier output,
+    the same numbers pyopen-wakeword's streaming code gives for those positions
+    (``tests/test_wake_corpus.py``). Use :func:`second_opinion` to get one, or ``None``
+    where pyopen-wakeword is not installed.
+    """
+
+    MEL_HOP = 160
+    MEL_WINDOW = 400
+    EMBEDDING_MELS = 76
+    EMBEDDING_STEP = 8
+    EMBEDDING_WIDTH = 96
+    CLASSIFIER_EMBEDDINGS = 16
+
+    def __init__(self, model: str = SECOND_OPINION_MODEL,
+                 window_s: float = SECOND_OPINION_WINDOW_S) -> None:
+        from pyopen_wakeword import Model, OpenWakeWord, OpenWakeWordFeatures
+
+        self.features = OpenWakeWordFeatures.from_builtin()
+        self.classifier = OpenWakeWord.from_builtin(Model(model))
+        self.lib = self.features.lib
+        self.samples = round(window_s * CAPTURE_RATE_HZ)
+        mels = (self.samples - self.MEL_WINDOW) // self.MEL_HOP
+        self.embeddings = (mels - self.EMBEDDING_MELS) // self.EMBEDDING_STEP + 1
+        if self.embeddings < self.CLASSIFIER_EMBEDDINGS:
+            raise ValueError(f"a {window_s} s window is shorter than openWakeWord's classifier "
+                             "reads (about 2 s)")
+        self._first_mel = mels - self.EMBEDDING_MELS - (self.embeddings - 1) * self.EMBEDDING_STEP
+        self._mel = self._resized(self.features.mel_interpreter, (1, self.samples))
+        self._embed = self._resized(self.features.emb_interpreter,
+                                    (self.embeddings, self.EMBEDDING_MELS, 32, 1))
+        self._classify = (self.classifier.interpreter, self.classifier.input_tensor,
+                          self.classifier.output_tensor)
+        self._ring = np.zeros(self.samples, dtype=np.int16)
+        self._next = 0
+        self.spent_s = 0.0
+        self.verifications = 0
+
+    def _resized(self, interpreter: int, shape: tuple[int, ...]) -> tuple[int, int, int]:
+        lib = self.lib
+        dims = (ctypes.c_int32 * len(shape))(*shape)
+        lib.TfLiteInterpreterResizeInputTensor(interpreter, 0, dims, len(shape))
+        if lib.TfLiteInterpreterAllocateTensors(interpreter) != 0:
+            raise RuntimeError(f"openWakeWord's model does not take input {shape}")
+        return (interpreter, lib.TfLiteInterpreterGetInputTensor(interpreter, 0),
+                lib.TfLiteInterpreterGetOutputTensor(interpreter, 0))
+
+    def _run(self, model: tuple[int, int, int], x: np.ndarray) -> np.ndarray:
+        interpreter, tensor_in, tensor_out = model
+        lib = self.lib
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        lib.TfLiteTensorCopyFromBuffer(tensor_in, x.ctypes.data, x.nbytes)
+        if lib.TfLiteInterpreterInvoke(interpreter) != 0:
+            raise RuntimeError("openWakeWord's model failed to run")
+        out = np.empty(lib.TfLiteTensorByteSize(tensor_out) // 4, dtype=np.float32)
+        lib.TfLiteTensorCopyToBuffer(tensor_out, out.ctypes.data, out.nbytes)
+        return out
+
+    def hear(self, pcm: np.ndarray) -> None:
+        """Keep one echo-cancelled frame (int16) in the ring."""
+        n = len(pcm)
+        end = self._next + n
+        if end <= self.samples:
+            self._ring[self._next:end] = pcm
+        else:
+            split = self.samples - self._next
+            self._ring[self._next:] = pcm[:split]
+            self._ring[:n - split] = pcm[split:]
+        self._next = end % self.samples
+
+    def verify(self) -> float:
+        """The best score over the ring's window (the audio up to the last frame heard)."""
+        started = time.perf_counter()
+        window = np.concatenate([self._ring[self._next:], self._ring[:self._next]])
+        best = max(self.score(window))
+        self.spent_s += time.perf_counter() - started
+        self.verifications += 1
+        return best
+
+    def score(self, pcm: np.ndarray) -> list[float]:
+        """The classifier's outputs on ``pcm`` (int16, exactly the window's length), one
+        per 80 ms, the last ending at its end."""
+        if len(pcm) != self.samples:
+            raise ValueError(f"openWakeWord's window is {self.samples} samples, got {len(pcm)}")
+        mels = self._run(self._mel, pcm.astype(np.float32)).reshape(-1, 32) / 10.0 + 2.0
+        starts = self._first_mel + self.EMBEDDING_STEP * np.arange(self.embeddings)
+        batch = np.stack([mels[a:a + self.EMBEDDING_MELS] for a in starts])[..., None]
+        embedded = self._run(self._embed, batch).reshape(self.embeddings, self.EMBEDDING_WIDTH)
+        return [float(self._run(self._classify, embedded[i:i + self.CLASSIFIER_EMBEDDINGS])[0])
+                for i in range(self.embeddings - self.CLASSIFIER_EMBEDDINGS + 1)]
+
+    def close(self) -> None:
+        self.features.close()
+        self.classifier.close()
+
+
+def second_opinion() -> SecondOpinion | None:
+    """openWakeWord's scorer, or ``None`` (logged) where pyopen-wakeword is not installed."""
+    try:
+        return SecondOpinion()
+    except ImportError:
+        log.info("wake word perf: pyopen-wakeword is not installed, so no wake_oww_* figures "
+                 "(pip install pyopen-wakeword to measure openWakeWord as a second opinion)")
+        return None
+
+
 @dataclass
 class _Ears:
     """One detector per model, all fed the same echo-cancelled frames."""
@@ -291,6 +429,11 @@ class _Ears:
     spent_s: dict[str, float] = field(default_factory=dict)
     blocks: int = 0
     heard_s: float = 0.0
+    second: SecondOpinion | None = None
+    """openWakeWord scoring the detections of ``second_for`` (``second_scores``, one per
+    detection, in order)."""
+    second_for: str = ""
+    second_scores: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for name in self.models:
@@ -337,6 +480,8 @@ class _Ears:
                 end_s = max(end_s, clip.end_s + gap_s)
             mic = room.step()
             frame = echo.filter(mic)
+            if self.second is not None:
+                self.second.hear(frame.pcm)
             for name, detector in unfiltered.items():
                 found = detector.process(mic)
                 if found is not None:
@@ -349,6 +494,8 @@ class _Ears:
                 self.raw[name].append(detector.last_output)
                 if found is not None:
                     self.detections[name].append(found)
+                    if self.second is not None and name == self.second_for:
+                        self.second_scores.append(self.second.verify())
             self.blocks += len(frame.pcm) // (CAPTURE_RATE_HZ // 100)
         self.heard_s += room.now_s
         for detector in (*detectors.values(), *unfiltered.values()):
@@ -370,6 +517,8 @@ class _Recall:
     windows: list[tuple[int, int]] = field(default_factory=list)
     """Each phrase's stretch of the trace (30 ms steps), for the sweep."""
     raw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    second: list[float] = field(default_factory=list)
+    """openWakeWord's score of each phrase's detection (hits only), where it listened."""
 
 
 def _wake_clips(model: str, voices: tuple[str, ...], speeds: tuple[int, ...],
@@ -380,8 +529,10 @@ def _wake_clips(model: str, voices: tuple[str, ...], speeds: tuple[int, ...],
 
 
 def _score(spans: list[tuple[float, float]], clips: list[tuple[np.ndarray, float]],
-           found: list[WakeDetected], trace: list[float]) -> _Recall:
-    """Which placed wake phrases were detected, and how soon after their end."""
+           found: list[WakeDetected], trace: list[float],
+           second: list[float] | None = None) -> _Recall:
+    """Which placed wake phrases were detected, and how soon after their end; with
+    ``second`` (a score per detection), the scores of the hits."""
     probabilities = np.asarray(trace)
     out = _Recall(trials=len(spans))
     used = set()
@@ -397,31 +548,35 @@ def _score(spans: list[tuple[float, float]], clips: list[tuple[np.ndarray, float
             out.hits += 1
             row[0] += 1
             out.delays_ms.append((hit.t_seconds - end_s) * 1000.0)
+            if second:
+                out.second.append(second[found.index(hit)])
     out.strays = sum(id(d) not in used for d in found)
     return out
 
 
-def _recall(model: str, settings: WakeSettings, quick: bool) -> _Recall:
+def _recall(model: str, settings: WakeSettings, quick: bool,
+            second: SecondOpinion | None = None) -> _Recall:
     voices = RECALL_VOICES[:4] if quick else RECALL_VOICES
     speeds = RECALL_SPEEDS_WPM[::2] if quick else RECALL_SPEEDS_WPM
     clips = _wake_clips(model, voices, speeds, LEVELS_DBFS)
-    ears = _Ears((model,), settings)
+    ears = _Ears((model,), settings, second=second, second_for=model)
     spans = ears.listen(clips, RECALL_GAP_S)
-    out = _score(spans, clips, ears.detections[model], ears.trace[model])
+    out = _score(spans, clips, ears.detections[model], ears.trace[model], ears.second_scores)
     out.raw = np.asarray(ears.raw[model])
     return out
 
 
 def _recall_over_own_voice(model: str, settings: WakeSettings, quick: bool,
-                           playback: tuple[np.ndarray, int]) -> _Recall:
+                           playback: tuple[np.ndarray, int],
+                           second: SecondOpinion | None = None) -> _Recall:
     """The wake phrase at -20 dBFS while the appliance talks (-12 dB speaker coupling)."""
     voices = RECALL_VOICES[:4] if quick else RECALL_VOICES
     clips = _wake_clips(model, voices, RECALL_SPEEDS_WPM[1:2], LEVELS_DBFS[:1])
     length_s = len(playback[0]) / playback[1]
     gap_s = max(RECALL_GAP_S, (length_s - 2.0) / len(clips) - 1.0)
-    ears = _Ears((model,), settings)
+    ears = _Ears((model,), settings, second=second, second_for=model)
     spans = ears.listen(clips, gap_s, playback=playback)
-    return _score(spans, clips, ears.detections[model], ears.trace[model])
+    return _score(spans, clips, ears.detections[model], ears.trace[model], ears.second_scores)
 
 
 def _crossings(trace: np.ndarray, cutoff: float, refractory_frames: int) -> int:
@@ -444,10 +599,13 @@ def figures(quick: bool) -> dict[str, float]:
         log.info("wake word perf, quick: fewer voices and a few minutes of other speech; "
                  "the false-accept rates are coarse")
 
-    recalls = {name: _recall(name, settings, quick) for name in models}
+    # openWakeWord's second opinion on the default model's detections, where installed.
+    second = second_opinion() if default == SECOND_OPINION_MODEL else None
+    recalls = {name: _recall(name, settings, quick, second if name == default else None)
+               for name in models}
 
     # Other speech: espeak-ng readings, near misses, human recordings, the own voice.
-    ears = _Ears(models, settings)
+    ears = _Ears(models, settings, second=second, second_for=default)
     ears.listen(_readings(240.0 if quick else 3180.0), READING_GAP_S)
     before = {name: len(ears.detections[name]) for name in models}
     ears.listen(_near_misses(2 if quick else len(READING_VOICES)), READING_GAP_S)
@@ -478,6 +636,7 @@ def figures(quick: bool) -> dict[str, float]:
 
     lead, piper_hz = _piper(APPLIANCE_TEXTS[1:2])
     lead_s = len(lead) / piper_hz
+    over_default = _Recall()
     for name in models:
         # The appliance's own voice saying the wake word, with and without echo control.
         wake = find_wake_model(name).wake_word
@@ -488,7 +647,10 @@ def figures(quick: bool) -> dict[str, float]:
         speaking.listen((), 0.0, playback=(np.concatenate([lead, saying]), piper_hz), raw=raw)
         says = [d for d in speaking.detections[name] if d.t_seconds > lead_s]
         says_raw = [d for d in raw[name] if d.t_seconds > lead_s]
-        over = _recall_over_own_voice(name, settings, quick, own_playback)
+        over = _recall_over_own_voice(name, settings, quick, own_playback,
+                                      second if name == default else None)
+        if name == default:
+            over_default = over
         r = recalls[name]
         out[f"wake_recall_{name}"] = round(r.hits / r.trials, 3)
         out[f"wake_recall_over_own_voice_{name}"] = round(over.hits / over.trials, 3)
@@ -525,11 +687,50 @@ def figures(quick: bool) -> dict[str, float]:
     if r.delays_ms:
         out["wake_detect_ms_after_phrase_p50"] = round(float(np.percentile(r.delays_ms, 50)), 1)
         out["wake_detect_ms_after_phrase_p95"] = round(float(np.percentile(r.delays_ms, 95)), 1)
+    if second is not None:
+        out.update(_second_opinion_figures(r, over_default, ears.second_scores, hours, second))
+        second.close()
     out["wake_fa_speech_minutes"] = round(ears.heard_s / 60.0, 1)
     out["wake_own_voice_minutes"] = round(own_s / 60.0, 1)
     out["wake_recorded_minutes"] = round(recorded_s / 60.0, 1)
     log.info("wake default %s; other speech %.1f min of which own voice %.1f min",
              default, ears.heard_s / 60.0, own_s / 60.0)
+    return out
+
+
+def _second_opinion_figures(recall: _Recall, over: _Recall, false_accepts: list[float],
+                            hours: float, second: SecondOpinion) -> dict[str, float]:
+    """What openWakeWord's scores of the default model's detections would do as a second
+    opinion: at its documented 0.5, and at the lowest threshold above every false accept."""
+    heard = np.asarray(recall.second)
+    if not heard.size:
+        log.info("wake second opinion: the default model detected no wake phrase to score")
+        return {}
+    out = {
+        "wake_oww_ms_per_verification": round(second.spent_s / max(1, second.verifications)
+                                              * 1000.0, 1),
+        "wake_oww_score_recall_min": round(float(heard.min()), 3),
+        "wake_oww_score_recall_p10": round(float(np.percentile(heard, 10)), 3),
+        "wake_oww_score_recall_p50": round(float(np.percentile(heard, 50)), 3),
+        "wake_recall_with_oww_at_0_5": round(
+            float(np.sum(heard >= SECOND_OPINION_THRESHOLD)) / recall.trials, 3),
+        "wake_recall_over_own_voice_with_oww_at_0_5": round(
+            sum(s >= SECOND_OPINION_THRESHOLD for s in over.second) / over.trials, 3),
+        "wake_false_accepts_per_hour_with_oww_at_0_5": round(
+            sum(s >= SECOND_OPINION_THRESHOLD for s in false_accepts) / hours, 2),
+    }
+    if false_accepts:
+        worst = max(false_accepts)
+        out["wake_oww_score_false_accept_max"] = round(worst, 3)
+        out["wake_recall_with_oww_removing_false_accepts"] = round(
+            float(np.sum(heard > worst)) / recall.trials, 3)
+    log.info("wake second opinion (openWakeWord %s, best output in the %.1f s before each "
+             "detection, %.0f ms per verification): detected wake phrases %s; over the own "
+             "voice %s; false accepts %s", SECOND_OPINION_MODEL, SECOND_OPINION_WINDOW_S,
+             out["wake_oww_ms_per_verification"],
+             " ".join(f"{s:.3f}" for s in sorted(heard)),
+             " ".join(f"{s:.3f}" for s in sorted(over.second)),
+             " ".join(f"{s:.3f}" for s in sorted(false_accepts)) or "none")
     return out
 
 
