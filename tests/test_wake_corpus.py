@@ -6,7 +6,6 @@ recordings and microWakeWord models)."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import soxr
 
 from bargein.audio.settings import WakeSettings
@@ -126,7 +125,6 @@ def _second_opinions(pcm: np.ndarray, second) -> list[tuple[float, float]]:
 
 
 def test_the_second_opinion_gives_pyopen_wakewords_own_scores():
-    pytest.importorskip("pyopen_wakeword")
     from pyopen_wakeword import Model, OpenWakeWord, OpenWakeWordFeatures
 
     from bargein.bench.probes.wake_word import SecondOpinion
@@ -153,7 +151,6 @@ def test_the_second_opinion_does_not_separate_the_false_wake_from_wake_words():
     espeak-ng "alexa"s that microWakeWord hears near 0 and the recorded false wake ("No
     matter. Try again.") after a silence above them: no threshold keeps the one and
     drops the other."""
-    pytest.importorskip("pyopen_wakeword")
     from bargein.bench.probes.wake_word import SecondOpinion
     from bargein.tts.voice import load_voice
 
