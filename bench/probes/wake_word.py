@@ -41,7 +41,7 @@ the same key without the suffix is the default model's (``[wake] model``):
   guard exists for these); ``..._no_aec_<model>`` the same on the raw mic.
 * ``wake_us_per_frame_<model>``: the detector's CPU time per 10 ms of audio (features,
   one inference per 30 ms, window), averaged over the false-accept speech.
-* ``wake_oww_*`` (only where ``pyopen-wakeword`` is installed; it is not a dependency):
+* ``wake_oww_*`` (where ``pyopen-wakeword``, the ``bench`` extra, is installed):
   openWakeWord's ``alexa`` as a second opinion on the default model's detections, the
   idea of issue 14 measured and not taken (docs/wake.md). At every detection the last
   :data:`SECOND_OPINION_WINDOW_S` of the same echo-cancelled audio is scored
@@ -413,7 +413,7 @@ def second_opinion() -> SecondOpinion | None:
         return SecondOpinion()
     except ImportError:
         log.info("wake word perf: pyopen-wakeword is not installed, so no wake_oww_* figures "
-                 "(pip install pyopen-wakeword to measure openWakeWord as a second opinion)")
+                 "(install the bench extra, pip install -e '.[bench]', to measure openWakeWord as a second opinion)")
         return None
 
 
