@@ -76,7 +76,6 @@ class HouseRun:
     requests: list[HaRequest] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
     kitchen_light_on: bool = True
-    stop_sent_s: float | None = None
     exit_code: int = 0
 
     def on(self, topic: str) -> list[Message]:
@@ -166,9 +165,9 @@ def _converse(daemon: VirtualDaemon, watcher: MqttWatcher, clips: dict[str, Path
 
     turn("report")
     time.sleep(4.0)
-    run.stop_sent_s = watcher.publish(f"{base}/stop", "PRESS")
-    cut_record(run.stop_sent_s)
-    back_to_idle(run.stop_sent_s)
+    sent_s = watcher.publish(f"{base}/stop", "PRESS")  # Home Assistant's stop button
+    cut_record(sent_s)
+    back_to_idle(sent_s)
 
     back_to_idle(turn("ask"))
     time.sleep(0.5)  # the last state and rate messages arrive

@@ -58,8 +58,6 @@ class VirtualDaemon:
         self._sock: socket.socket | None = None
         self._stop_draining = threading.Event()
         self._drain = threading.Thread(target=self._drain_notify, name="notify-drain")
-        self.statuses: list[tuple[float, str]] = []
-        """Each ``STATUS=`` the daemon sent, with its arrival (``time.monotonic()``)."""
 
     @property
     def pid(self) -> int:
@@ -144,7 +142,6 @@ class VirtualDaemon:
                 data = self._sock.recv(4096)
             except TimeoutError:
                 continue
-            self._note(data)
             if b"READY=1" in data.split(b"\n"):
                 return
         raise RuntimeError(f"bargein run sent no READY=1 within {READY_TIMEOUT_S:.0f} s")
@@ -153,17 +150,11 @@ class VirtualDaemon:
         assert self._sock is not None
         while not self._stop_draining.is_set():
             try:
-                self._note(self._sock.recv(4096))
+                self._sock.recv(4096)
             except TimeoutError:
                 continue
             except OSError:  # closed under us at stop
                 return
-
-    def _note(self, data: bytes) -> None:
-        now = time.monotonic()
-        for line in data.decode(errors="replace").split("\n"):
-            if line.startswith("STATUS="):
-                self.statuses.append((now, line[len("STATUS="):]))
 
 
 def run_with_script(daemon: Any, script: Callable[[], None], join_s: float = 60.0) -> int:
