@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import shutil
 import time
@@ -38,9 +37,7 @@ from bargein.bench.mosquitto import Message, Mosquitto, MqttWatcher, free_port
 from bargein.bench.virtual_daemon import VirtualDaemon
 from bargein.core.frames import write_wav
 from bargein.tts.synth import iter_chunks
-from bargein.tts.voice import load_voice
-
-log = logging.getLogger(__name__)
+from bargein.tts.voice import Voice, load_voice
 
 NODE = "living_room"
 TOKEN = "house-demo-token"
@@ -82,7 +79,7 @@ class HouseRun:
         return [m for m in self.messages if m.topic == topic]
 
 
-def _write_clip(voice: Any, path: Path, wake: str | None, text: str) -> Path:
+def _write_clip(voice: Voice, path: Path, wake: str | None, text: str) -> Path:
     def spoken(words: str) -> np.ndarray:
         return np.concatenate([chunk.pcm for chunk in iter_chunks(voice, words)])
 
