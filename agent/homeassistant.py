@@ -1,7 +1,7 @@
 """An agent that hands the user's turn to Home Assistant's conversation API.
 
-``POST <ha_url>/api/conversation/process`` with ``text``, ``language`` (when set) and
-the ``conversation_id`` Home Assistant gave on the previous turn, and a long-lived
+``POST <ha_url>/api/conversation/process`` with ``text``, ``language`` and ``agent_id``
+(when set) and the ``conversation_id`` Home Assistant gave on the previous turn, and a long-lived
 access token as ``Authorization: Bearer``. Home Assistant runs the intent ("turn off
 the kitchen light") and answers with one sentence to speak,
 ``response.speech.plain.speech``, and a ``response_type``: ``action_done``,
@@ -28,7 +28,8 @@ Interruptions. The API takes only the text, so an interruption's heard-only cont
 can travel only inside it. By default it does not (``ha_heard_context = "none"``):
 Home Assistant's built-in agent matches the sentence against templates, and any
 words before "turn off the kitchen light" make it fail to match. With ``"prefix"``,
-for a conversation agent in Home Assistant backed by an LLM, one short sentence
+for a conversation agent in Home Assistant backed by an LLM (``ha_agent_id`` picks it;
+Home Assistant's default agent is the template matcher), one short sentence
 before the user's words says what was heard, so the unplayed remainder is never
 taken as said (the same rule as :mod:`bargein.agent.prompt`).
 
@@ -228,6 +229,8 @@ class HomeAssistantAgent:
         body: dict[str, Any] = {"text": turn_text(conversation, self.settings.ha_heard_context)}
         if self.settings.ha_language:
             body["language"] = self.settings.ha_language
+        if self.settings.ha_agent_id:
+            body["agent_id"] = self.settings.ha_agent_id
         if self.conversation_id:
             body["conversation_id"] = self.conversation_id
         return body

@@ -80,6 +80,12 @@ class AgentSettings:
         "Language sent with each turn (like en or ko); empty = Home Assistant's own "
         "configured language",
     )
+    ha_agent_id: str = setting(
+        "",
+        "Which of Home Assistant's conversation agents answers (agent_id, like "
+        "conversation.openai_conversation for one backed by an LLM, as ha_heard_context = "
+        "prefix needs); empty = Home Assistant's default agent",
+    )
     ha_timeout_s: float = setting(
         8.0, "Longest wait for Home Assistant's answer; then the local agent answers",
         unit="s", min=0.1, max=120.0,

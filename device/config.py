@@ -169,6 +169,15 @@ def _ha_language(where: str, value: str) -> None:
                           "en-GB or ko, or leave it empty for Home Assistant's own language")
 
 
+def _ha_agent_id(where: str, value: str) -> None:
+    """Empty (Home Assistant's default agent) or an agent id: an entity id such as
+    conversation.openai_conversation, or a config entry's id (letters and digits)."""
+    if value and not re.fullmatch(r"[a-z0-9_]+(\.[a-z0-9_]+)?", value):
+        raise ConfigError(f"{where}: {value!r} is not a Home Assistant agent id; write it like "
+                          "conversation.openai_conversation (Settings > Voice assistants shows "
+                          "it), or leave it empty for Home Assistant's default agent")
+
+
 def _mqtt_url(where: str, value: str) -> None:
     """mqtt:// or mqtts:// with a host (and a valid port, if it names one)."""
     _url(where, value, "mqtt://127.0.0.1:1883 (mqtts:// for TLS)", ("mqtt", "mqtts"))
@@ -188,6 +197,7 @@ _WHAT_IT_IS: dict[str, Callable[[str, Any], None]] = {
     "agent.ha_url": lambda where, value: _url(where, value, "http://homeassistant.local:8123"),
     "agent.ha_token_env": _env_name,
     "agent.ha_language": _ha_language,
+    "agent.ha_agent_id": _ha_agent_id,
     "asr.model": _existing_dir,
     "tts.voice": _existing_file,
     "events.state_dir": _state_dir,

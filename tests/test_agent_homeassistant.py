@@ -313,6 +313,8 @@ def test_a_missing_token_is_refused_by_home_assistant_and_said_so(server: HaTest
         ({"ha_token_env": "HA TOKEN"}, ["[agent] ha_token_env", "environment variable name"]),
         ({"ha_heard_context": "all"}, ["[agent] ha_heard_context", "'all'"]),
         ({"ha_timeout_s": 0.0}, ["[agent] ha_timeout_s"]),
+        ({"ha_agent_id": "OpenAI Conversation"}, ["[agent] ha_agent_id",
+                                                  "conversation.openai_conversation"]),
     ],
 )
 def test_bad_home_assistant_settings_stop_start_up_with_one_line_naming_the_key(
@@ -330,3 +332,19 @@ def test_good_home_assistant_settings_load() -> None:
     config = config_from_dict({"agent": {"kind": "homeassistant", "ha_url":
                                          "http://192.168.1.20:8123", "ha_language": "en-GB"}})
     assert config.agent.kind == "homeassistant" and config.agent.ha_language == "en-GB"
+
+
+def test_the_chosen_conversation_agent_is_named_in_each_request(
+    server: HaTestServer,
+) -> None:
+    """An LLM-backed agent in Home Assistant (the one ha_heard_context = "prefix" is for)
+    is picked by agent_id, sent with every turn."""
+    agent = _fallback(server, ha_agent_id="conversation.openai_conversation")
+    try:
+        _say(agent, Conversation(), "Turn off the kitchen light.")
+    finally:
+        agent.close()
+    body = server.requests[-1].body
+    assert body["agent_id"] == "conversation.openai_conversation"
+    config = config_from_dict({"agent": {"ha_agent_id": "01jfc1bkv6m9g1sxwq5z2ahwz7"}})
+    assert config.agent.ha_agent_id == "01jfc1bkv6m9g1sxwq5z2ahwz7"  # a config entry id
