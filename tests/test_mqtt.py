@@ -240,7 +240,7 @@ def test_the_daemon_on_the_broker_states_records_stop_mute_volume_and_rides_out_
             watcher = Watcher(broker.port)
             watcher.wait(f"{base}/availability", lambda p: p == "online")
             watcher.wait(f"{base}/state", lambda p: p == "idle")
-            stop_to_silence_ms.extend(stop_over_mqtt(daemon, watcher, base, runs=5))
+            stop_to_silence_ms.extend(stop_over_mqtt(daemon, watcher, base, runs=5).to_silence_ms)
             assert len(daemon.pipeline.interruptions) == 5
             # mute and volume from the broker
             sent_s = watcher.publish(f"{base}/mute/set", "ON")
