@@ -39,18 +39,19 @@ import argparse
 import contextlib
 import json
 import re
-import socket
-import struct
 import sys
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from bargein.bench.http_test_server import QuietHandler, TrackingHTTPServer
+from bargein.bench.http_test_server import (
+    QuietHandler,
+    ScriptedServer,
+    TrackingHTTPServer,
+    take_mode,
+)
 
-JOIN_TIMEOUT_S = 5.0
 DEFAULT_TOKEN = "test-ha-token"
 DEFAULT_LIGHTS = {"kitchen": True, "living room": False, "bedroom": False}
 
@@ -136,9 +137,8 @@ def handle_sentence(lights_on: dict[str, bool], text: str) -> tuple[str, str, di
 
 
 class _Server(TrackingHTTPServer):
-    def __init__(self, state: _State, stop: threading.Event, port: int = 0) -> None:
+    def __init__(self, state: _State, port: int = 0) -> None:
         self.state = state
-        self.stop_event = stop
         super().__init__(_Handler, port)
 
 
@@ -175,7 +175,7 @@ class _Handler(QuietHandler):
         state = self.server.state
         with self.server.lock:
             response_type, speech, data = handle_sentence(state.lights_on, body["text"])
-        if mode == "slow" and self._wait_for_close(state.delay_s):
+        if mode == "slow" and self.wait_for_close(state.delay_s):
             return
         if mode == "no_speech":
             speech = ""
@@ -197,7 +197,7 @@ class _Handler(QuietHandler):
     def _record(self, body: dict[str, Any] | None) -> str:
         state = self.server.state
         with self.server.lock:
-            mode = state.modes.pop(0) if len(state.modes) > 1 else state.modes[0]
+            mode = take_mode(state)
             state.requests.append(
                 HaRequest(self.command, self.path, dict(self.headers.items()), body, mode)
             )
@@ -212,10 +212,7 @@ class _Handler(QuietHandler):
                 self._json(status, {"message": f"Test server says {status}"})
             return True
         if mode == "reset":
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack("ii", 1, 0))
-            self.close_connection = True
-            self.connection.close()
+            self.reset_connection()
             return True
         if mode == "malformed":
             self._send(200, b"<html>not json</html>", "application/json")
@@ -242,75 +239,25 @@ class _Handler(QuietHandler):
         except OSError:
             self.close_connection = True  # the client went away
 
-    def _wait_for_close(self, timeout_s: float) -> bool:
-        """Wait up to ``timeout_s``; True if the client closed the connection meanwhile."""
-        sock = self.connection
-        deadline_s = time.monotonic() + timeout_s
-        while not self.server.stop_event.is_set():
-            remaining_s = deadline_s - time.monotonic()
-            if remaining_s <= 0:
-                return False
-            sock.settimeout(min(remaining_s, 0.05))
-            try:
-                peek = sock.recv(1, socket.MSG_PEEK)
-            except TimeoutError:
-                continue
-            except OSError:
-                peek = b""
-            finally:
-                sock.settimeout(None)
-            if peek == b"":
-                self.close_connection = True
-                return True
-            time.sleep(0.001)
-        self.close_connection = True
-        return True
 
-
-class HaTestServer:
+class HaTestServer(ScriptedServer[HaRequest]):
     """Start with :meth:`start`, stop with :meth:`stop` (joins every thread or fails)."""
 
     def __init__(self, token: str = DEFAULT_TOKEN, port: int = 0) -> None:
-        self.state = _State(token=token)
-        self._stop = threading.Event()
-        self._server = _Server(self.state, self._stop, port)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-            name="ha-test-server",
-        )
+        state = _State(token=token)
+        super().__init__(_Server(state, port), state, "home assistant test server")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.base_url
 
     @property
     def token(self) -> str:
         return self.state.token
 
-    def plan(self, *modes: str) -> None:
-        """The modes of the next requests, in order; the last repeats."""
-        with self._server.lock:
-            self.state.modes = list(modes)
-
-    @property
-    def requests(self) -> list[HaRequest]:
-        with self._server.lock:
-            return list(self.state.requests)
-
     def light_on(self, area: str) -> bool:
         with self._server.lock:
             return self.state.lights_on[area]
-
-    def start(self) -> HaTestServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        stuck = self._server.stop_serving(self._thread, JOIN_TIMEOUT_S)
-        if stuck:
-            raise AssertionError(f"home assistant test server threads did not stop: {stuck}")
 
 
 def main(argv: list[str] | None = None) -> int:

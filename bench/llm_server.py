@@ -26,17 +26,17 @@ EOF on the socket via ``select``, so the figure is not delayed by the next write
 from __future__ import annotations
 
 import json
-import select
-import socket
-import struct
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bargein.bench.http_test_server import QuietHandler, TrackingHTTPServer
+from bargein.bench.http_test_server import (
+    QuietHandler,
+    ScriptedServer,
+    TrackingHTTPServer,
+    take_mode,
+)
 
-JOIN_TIMEOUT_S = 5.0
 DEFAULT_TOKENS = ("Hello", " there.", " The", " answer", " is", " forty", "-two.", " Bye", " now.")
 
 
@@ -62,9 +62,8 @@ class _State:
 
 
 class _Server(TrackingHTTPServer):
-    def __init__(self, state: _State, stop: threading.Event) -> None:
+    def __init__(self, state: _State) -> None:
         self.state = state
-        self.stop_event = stop
         super().__init__(_Handler, 0)
 
 
@@ -76,14 +75,14 @@ class _Handler(QuietHandler):
         length = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(length)
         with self.server.lock:
-            mode = state.modes.pop(0) if len(state.modes) > 1 else state.modes[0]
+            mode = take_mode(state)
             state.requests.append(
                 RecordedRequest(self.path, dict(self.headers.items()), json.loads(raw), mode)
             )
         if mode.isdigit():
             self._error(int(mode))
         elif mode == "reset":
-            self._reset()
+            self.reset_connection()
         else:
             self._stream(mode)
 
@@ -100,11 +99,6 @@ class _Handler(QuietHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _reset(self) -> None:
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.close_connection = True
-        self.connection.close()
-
     def _stream(self, mode: str) -> None:
         state = self.server.state
         self.send_response(200)
@@ -116,16 +110,16 @@ class _Handler(QuietHandler):
         self._event({"delta": {"role": "assistant", "content": ""}, "finish_reason": None})
         if mode == "malformed_first":
             self._chunk(b"data: {this is not json\n\n")
-            self._wait_for_close(0.5)
+            self.wait_for_close(0.5)
             return
-        if mode == "slow_first" and self._wait_for_close(state.first_token_delay_s):
+        if mode == "slow_first" and self.wait_for_close(state.first_token_delay_s):
             return
         if mode == "deep":
             self._chunk(b"data: " + b"[" * 20_000 + b"]" * 20_000 + b"\n\n")
-            self._wait_for_close(0.5)
+            self.wait_for_close(0.5)
             return
         if mode == "endless":
-            while not self._wait_for_close(state.token_interval_s):
+            while not self.wait_for_close(state.token_interval_s):
                 self._event({"delta": {"content": " word"}, "finish_reason": None})
                 with self.server.lock:
                     state.tokens_sent += 1
@@ -142,11 +136,11 @@ class _Handler(QuietHandler):
             self._chunk(b'"}, "finish_reason": null}]}\n\n')
         for index, token in enumerate(() if mode in ("empty", "one_line") else state.tokens):
             if mode == "stall" and index == state.stall_after_tokens:
-                self._wait_for_close(60.0)
+                self.wait_for_close(60.0)
                 return
             if mode == "malformed" and index == 1:
                 self._chunk(b"data: {\"choices\": [ {broken\n\n")
-                self._wait_for_close(0.5)
+                self.wait_for_close(0.5)
                 return
             if mode == "reset_mid" and index == 2:
                 self._reset()
@@ -154,7 +148,7 @@ class _Handler(QuietHandler):
             self._event({"delta": {"content": token}, "finish_reason": None})
             with self.server.lock:
                 state.tokens_sent += 1
-            if self._wait_for_close(state.token_interval_s):
+            if self.wait_for_close(state.token_interval_s):
                 return
         self._event({"delta": {}, "finish_reason": "stop"})
         self._chunk(b"data: [DONE]\n\n")
@@ -176,60 +170,25 @@ class _Handler(QuietHandler):
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()
         except OSError:
-            return False  # the client went away; _wait_for_close records it
+            return False  # the client went away; wait_for_close records it
         return True
 
-    def _wait_for_close(self, timeout_s: float) -> bool:
-        """Wait up to ``timeout_s``; True if the client closed the connection meanwhile."""
-        sock = self.connection
-        deadline_s = time.monotonic() + timeout_s
-        while not self.server.stop_event.is_set():
-            remaining_s = deadline_s - time.monotonic()
-            if remaining_s <= 0:
-                return False
-            readable, _, _ = select.select([sock], [], [], min(remaining_s, 0.05))
-            if not readable:
-                continue
-            try:
-                peek = sock.recv(1, socket.MSG_PEEK)
-            except OSError:
-                peek = b""
-            if peek == b"":
-                closed_s = time.monotonic()
-                with self.server.lock:
-                    self.server.state.closed_at_s.append(closed_s)
-                self.close_connection = True
-                return True
-            time.sleep(0.001)  # unexpected bytes mid-response: keep waiting
-        self.close_connection = True
-        return True
+    def client_closed(self) -> None:
+        closed_s = time.monotonic()
+        with self.server.lock:
+            self.server.state.closed_at_s.append(closed_s)
 
 
-class LlmTestServer:
+class LlmTestServer(ScriptedServer[RecordedRequest]):
     """Start with :meth:`start`, stop with :meth:`stop` (joins every thread or fails)."""
 
     def __init__(self) -> None:
-        self.state = _State()
-        self._stop = threading.Event()
-        self._server = _Server(self.state, self._stop)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="llm-test-server"
-        )
+        state = _State()
+        super().__init__(_Server(state), state, "llm test server")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
-
-    def plan(self, *modes: str) -> None:
-        """The modes of the next requests, in order; the last repeats."""
-        with self._server.lock:
-            self.state.modes = list(modes)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._server.lock:
-            return list(self.state.requests)
+        return f"{self.base_url}/v1"
 
     @property
     def closed_at_s(self) -> list[float]:
@@ -248,13 +207,3 @@ class LlmTestServer:
                 return closed[seen_before]
             time.sleep(0.001)
         raise AssertionError(f"the server saw no connection close within {timeout_s} s")
-
-    def start(self) -> LlmTestServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        stuck = self._server.stop_serving(self._thread, JOIN_TIMEOUT_S)
-        if stuck:
-            raise AssertionError(f"llm test server threads did not stop: {stuck}")
