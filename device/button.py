@@ -17,7 +17,7 @@ from gpiozero import LED, PWMLED, Button
 from gpiozero.exc import BadPinFactory, GPIOZeroError, PinFactoryFallback
 
 from bargein.device.appliance_settings import ButtonSettings
-from bargein.device.events import ButtonHeld, ButtonPressed, Event
+from bargein.device.events import ButtonHeld, ButtonPressed, Event, public_state
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +113,9 @@ class StatusLed:
         self.shown = "idle"
 
     def show(self, state: str, muted: bool = False, follow_up: bool = False) -> None:
-        """Display a machine state (``StatusChanged.state``); idle in the follow-up window
-        (a reply needs no wake word) shows as listening."""
-        name = "muted" if muted else {
-            "speaking_ducked": "speaking", "paused": "speaking", "interrupted": "listening",
-        }.get(state, state)
-        if name == "idle" and follow_up:
-            name = "listening"
+        """Display a machine state (``StatusChanged.state``) as :func:`public_state` names
+        it (idle in the follow-up window shows as listening)."""
+        name = public_state(state, muted, follow_up)
         if name == self.shown:
             return
         self.shown = name

@@ -26,6 +26,23 @@ class State(str, Enum):
     INTERRUPTED = "interrupted"  # voice cut; waiting for the whole utterance
 
 
+_SHOWN_SPEAKING = {State.SPEAKING.value, State.SPEAKING_DUCKED.value, State.PAUSED.value}
+_SHOWN_LISTENING = {State.LISTENING.value, State.INTERRUPTED.value}
+
+
+def public_state(state: str, muted: bool, follow_up: bool = False) -> str:
+    """The machine's state as the LED and Home Assistant show it: idle, listening,
+    thinking, speaking or muted (muted wins; ducked and paused speech is still speaking;
+    idle in the follow-up window, where a reply needs no wake word, is listening)."""
+    if muted:
+        return "muted"
+    if state in _SHOWN_SPEAKING:
+        return "speaking"
+    if state in _SHOWN_LISTENING or (state == State.IDLE.value and follow_up):
+        return "listening"
+    return state
+
+
 # -- events ------------------------------------------------------------------------
 
 

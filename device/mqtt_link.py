@@ -47,6 +47,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bargein.agent.credentials import ApiKey, load_secret
 from bargein.core.errors import ConfigError
 from bargein.device.appliance_settings import MqttSettings
+from bargein.device.events import public_state
 
 log = logging.getLogger(__name__)
 
@@ -56,23 +57,6 @@ RECONNECT_MIN_S = 1
 RECONNECT_MAX_S = 60
 VOLUME_MIN, VOLUME_MAX, VOLUME_STEP = 0.0, 2.0, 0.05
 STOP_JOIN_S = 3.0
-
-_SPEAKING = {"speaking", "speaking_ducked", "paused"}
-_LISTENING = {"listening", "interrupted"}
-
-
-def public_state(state: str, muted: bool, follow_up: bool = False) -> str:
-    """The machine's state as Home Assistant shows it: idle, listening, thinking,
-    speaking or muted (muted wins; ducked and paused speech is still speaking; idle in
-    the follow-up window, where a reply needs no wake word, is listening, as the LED
-    shows it)."""
-    if muted:
-        return "muted"
-    if state in _SPEAKING:
-        return "speaking"
-    if state in _LISTENING or (state == "idle" and follow_up):
-        return "listening"
-    return state
 
 
 @dataclass(frozen=True)
