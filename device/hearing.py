@@ -72,9 +72,6 @@ class Hearing:
     """The final transcript's words in the stretch, with their times and confidence."""
     stable_before_final: Tokens = ()
     """The partials' stable tokens when the final came."""
-    spotted: list[Tokens] = field(default_factory=list)
-    """The command spotter's phrases that stand: its settled results, then its newest
-    open hypothesis (:meth:`hear_spotted`)."""
     spotter_reports: list[Tokens] = field(default_factory=list)
     """Every report of the spotter in this stretch, in order, withdrawn ones too."""
     judged: Judged | None = None
@@ -154,6 +151,14 @@ class Hearing:
                  if w.start_s >= t_s - PAST_MARGIN_S and w.conf >= min_conf]
         return normalise(" ".join(w.text for w in later))
 
+    @property
+    def spotted(self) -> list[Tokens]:
+        """The command spotter's phrases that stand: its settled results, then its newest
+        open hypothesis (:meth:`hear_spotted`)."""
+        if self._spotter_open and self._spotter_open not in self._spotter_settled:
+            return [*self._spotter_settled, self._spotter_open]
+        return list(self._spotter_settled)
+
     def hear_spotted(self, text: str, normalise: Normalise, settled: bool) -> Tokens:
         """A report of the command spotter; returns the open hypothesis it replaced when
         that no longer stands (withdrawn), else nothing.
@@ -173,9 +178,6 @@ class Hearing:
             self._spotter_open = tokens
         elif tokens not in self._spotter_settled:
             self._spotter_settled.append(tokens)
-        self.spotted = [*self._spotter_settled]
-        if self._spotter_open and self._spotter_open not in self.spotted:
-            self.spotted.append(self._spotter_open)
         return replaced if replaced not in self.spotted else ()
 
     def spotter_held(self, tokens: Tokens, held: Callable[[Tokens], bool]) -> bool:
