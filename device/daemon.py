@@ -267,7 +267,6 @@ class Daemon:
         self.led: StatusLed | None = None
         self.led_problem: str | None = None
         self.mqtt: MqttLink | None = None
-        self._mqtt_state: tuple[str, bool, bool] | None = None
 
     # -- building ----------------------------------------------------------------------
 
@@ -350,13 +349,11 @@ class Daemon:
                 log.info("volume %.2f (from MQTT)", command.value)
 
     def _publish_state(self) -> None:
-        """The state to the broker when it changed (the status line, which holds it, did)."""
-        if self.mqtt is None:
-            return
-        state = (self.pipeline.state, self.pipeline.muted, self.pipeline.follow_up)
-        if state != self._mqtt_state:
-            self._mqtt_state = state
-            self.mqtt.publish_state(*state)
+        """The state to the broker, where the status line (which holds it) changed; the
+        link sends only what differs from what it last sent."""
+        if self.mqtt is not None:
+            self.mqtt.publish_state(self.pipeline.state, self.pipeline.muted,
+                                    self.pipeline.follow_up)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGHUP:
