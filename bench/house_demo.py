@@ -36,7 +36,7 @@ from bargein.bench.ha_server import HaRequest, HaTestServer
 from bargein.bench.mosquitto import Message, Mosquitto, MqttWatcher, free_port
 from bargein.bench.virtual_daemon import VirtualDaemon
 from bargein.core.frames import write_wav
-from bargein.tts.synth import iter_chunks
+from bargein.tts.synth import synthesize_all
 from bargein.tts.voice import Voice, load_voice
 
 NODE = "living_room"
@@ -80,12 +80,10 @@ class HouseRun:
 
 
 def _write_clip(voice: Voice, path: Path, wake: str | None, text: str) -> Path:
-    def spoken(words: str) -> np.ndarray:
-        return np.concatenate([chunk.pcm for chunk in iter_chunks(voice, words)])
-
-    parts = [spoken(text)]
+    parts = [synthesize_all(voice, text)]
     if wake is not None:
-        parts[:0] = [spoken(wake), np.zeros(round(PAUSE_S * voice.rate_hz), parts[0].dtype)]
+        parts[:0] = [synthesize_all(voice, wake),
+                     np.zeros(round(PAUSE_S * voice.rate_hz), parts[0].dtype)]
     write_wav(path, np.concatenate(parts), voice.rate_hz)
     return path
 

@@ -112,6 +112,11 @@ def iter_chunks(
         yield chunk
 
 
+def synthesize_all(voice: Voice, text: str, *, volume: float = 1.0) -> np.ndarray:
+    """All of ``text`` as one float array at the voice's rate (demos, probes, clips)."""
+    return np.concatenate([chunk.pcm for chunk in iter_chunks(voice, text, volume=volume)])
+
+
 @dataclass
 class _Utterance:
     """Worker-side progress of one utterance."""

@@ -40,7 +40,7 @@ import numpy as np
 
 from bargein.bench.virtual_daemon import VirtualDaemon
 from bargein.core.frames import write_wav
-from bargein.tts.synth import iter_chunks
+from bargein.tts.synth import synthesize_all
 from bargein.tts.voice import load_voice
 
 log = logging.getLogger(__name__)
@@ -59,10 +59,6 @@ CYCLE = (
 CYCLE_S = 14.0
 
 
-def _write_clip(path: Path, text: str) -> None:
-    voice = load_voice(None)
-    pcm = np.concatenate([chunk.pcm for chunk in iter_chunks(voice, text)])
-    write_wav(path, pcm, voice.rate_hz)
 
 
 def _proc_status(pid: int) -> dict[str, float]:
@@ -92,10 +88,11 @@ def soak(conversation_s: float, speed: float, extra_config: str = "",
     can be checked to have had the same conversation."""
     with tempfile.TemporaryDirectory(prefix="bargein-soak-", dir="/tmp") as tmp:
         work = Path(tmp)
+        voice = load_voice(None)
         clips = {}
         for _, name, text in script:
             clips[name] = work / f"{name}.wav"
-            _write_clip(clips[name], text)
+            write_wav(clips[name], synthesize_all(voice, text), voice.rate_hz)
         daemon = VirtualDaemon(work, extra_config, speed=speed, env=os.environ)
         with daemon:
             try:
