@@ -310,6 +310,11 @@ class PlaybackRing:
         """
         self._reference_tap = tap
 
+    @property
+    def reference_tap(self) -> ReferenceTap | None:
+        """The tap every played period goes to (:meth:`set_reference_tap`)."""
+        return self._reference_tap
+
     def _ms_to_samples(self, ms: float) -> int:
         return max(0, round(ms * self.rate_hz / 1000.0))
 

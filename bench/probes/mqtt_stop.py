@@ -54,7 +54,7 @@ class SpeakerWatch:
     notes when each period reached the speaker and whether it was silent."""
 
     def __init__(self, ring: Any) -> None:
-        self.inner = ring._reference_tap  # the echo reference, passed on
+        self.inner = ring.reference_tap  # the echo reference, passed on
         self.periods: list[tuple[float, bool]] = []
         self._lock = threading.Lock()
         ring.set_reference_tap(self)
